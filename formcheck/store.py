@@ -67,7 +67,9 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(120), default="")
     therapist_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     level: Mapped[str] = mapped_column(String(16), default="initial")
-    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"))
+    programme_id: Mapped[int | None] = mapped_column(
+        ForeignKey("programmes.id", use_alter=True, name="fk_users_programme_id")
+    )
     keep_videos: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -79,6 +81,7 @@ class Programme(Base):
     __tablename__ = "programmes"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
     level: Mapped[str] = mapped_column(String(16), default="custom")
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)  # None = built in
     items: Mapped[list[Any]] = mapped_column(default=list)
@@ -217,6 +220,7 @@ class Job(Base):
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
     upload_file: Mapped[str] = mapped_column(String(255))  # server-made name under the upload folder
     exercise: Mapped[str] = mapped_column(String(80))
+    model: Mapped[str] = mapped_column(String(16), default="full")
     status: Mapped[str] = mapped_column(
         String(16), default="queued", index=True
     )  # queued|running|done|failed|cancelled
