@@ -133,6 +133,27 @@ def analyze(
     _print_summary(data)
     if report.frames == 0:
         fail("the video has no frames")
+    if report.frames_with_person == 0:
+        fail("nobody was seen in the video: make sure the whole body is in view", code=3)
+
+
+@app.command()
+def bench(
+    json_out: Annotated[Path | None, typer.Option("--json", help="write the numbers as JSON")] = None,
+    models: Annotated[str, typer.Option(help="comma-separated models")] = "lite,full,heavy",
+    frames: Annotated[int, typer.Option(help="frames of the sample clip to use")] = 300,
+) -> None:
+    """Speed: per-stage ms per frame, fps per model, pipeline vs bare inference, peak memory."""
+    from formcheck.bench import format_table, measure
+
+    try:
+        result = measure(tuple(m.strip() for m in models.split(",") if m.strip()), max_frames=frames)
+    except ModelError as exc:
+        fail(str(exc))
+    typer.echo(format_table(result))
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result, indent=2))
 
 
 def _print_summary(d: dict) -> None:

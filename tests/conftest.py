@@ -1,0 +1,25 @@
+"""Shared fixtures: paths to the bundled sample and to ../shared/data (skipped when absent)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "samples"
+SHARED_DATA = Path(os.environ.get("FORMCHECK_SHARED_DATA", REPO.parent / "shared" / "data"))
+SAMPLE_SQUAT = SAMPLES / "squat_side.mp4"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "README.md").exists():
+        pytest.skip(f"shared evaluation data not found at {SHARED_DATA} (set FORMCHECK_SHARED_DATA)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def sample_squat() -> Path:
+    return SAMPLE_SQUAT
