@@ -143,10 +143,11 @@ class PoseEstimator:
 
     def detect_for_video(self, image_bgr: np.ndarray, timestamp: float) -> Pose:
         """Estimate the pose in one BGR frame; timestamps (seconds) must increase."""
+        import cv2
         import mediapipe as mp
 
         h, w = image_bgr.shape[:2]
-        rgb = np.ascontiguousarray(image_bgr[:, :, ::-1])
+        rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
         ms = max(int(round(timestamp * 1000)), self._last_ms + 1)
         self._last_ms = ms
