@@ -156,6 +156,127 @@ def bench(
         json_out.write_text(json.dumps(result, indent=2))
 
 
+# --- server: serve, users, bench-server -------------------------------------------------------------------
+users_app = typer.Typer(help="Accounts for the server (e.g. the first therapist).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+    workers: Annotated[int | None, typer.Option(help="analysis worker processes (default: one per core)")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="database URL (default: SQLite in the data folder)")] = None,
+) -> None:
+    """Run the HTTP API and web pages (FastAPI + uvicorn); settings from FORMCHECK_* variables."""
+    import os
+
+    import uvicorn
+
+    if workers is not None:
+        os.environ["FORMCHECK_JOB_WORKERS"] = str(workers)
+    if db:
+        os.environ["FORMCHECK_DATABASE_URL"] = db
+    from server.app import create_app
+
+    typer.echo(f"formcheck server on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="login name")],
+    role: Annotated[str, typer.Option(help="therapist or patient")] = "therapist",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
+    display_name: Annotated[str, typer.Option(help="name shown in the pages")] = "",
+    therapist: Annotated[str | None, typer.Option(help="for a patient: the therapist's username")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="database URL (default: SQLite in the data folder)")] = None,
+) -> None:
+    """Create an account (start here: the first therapist), in the server's database."""
+    from formcheck.store import Store
+    from server.accounts import create_user
+    from server.settings import Settings
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    store = Store(db or Settings().db_url)
+    try:
+        user_id = create_user(store, username, password, role, display_name, therapist)
+    except ValueError as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+    typer.echo(f"created {role} {username!r} (id {user_id})")
+
+
+@app.command("bench-server")
+def bench_server(
+    clip: Annotated[Path, typer.Option(help="video for uploads and the live stream")] = Path("samples/squat_side.mp4"),
+    exercise: Annotated[str, typer.Option(help="catalog exercise id")] = "squat",
+    uploads: Annotated[int, typer.Option(help="clips to upload at once")] = 4,
+    workers: Annotated[int, typer.Option(help="analysis worker processes")] = 2,
+    live_frames: Annotated[int, typer.Option(help="frames to stream over the live WebSocket")] = 150,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write the numbers as JSON")] = None,
+) -> None:
+    """Start a real server and measure upload throughput (clips per minute) and live latency per frame."""
+    from formcheck.bench_server import format_result, measure_server
+
+    result = measure_server(clip, exercise, uploads=uploads, workers=workers, live_frames=live_frames)
+    typer.echo(format_result(result))
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result, indent=2))
+
+
+@app.command()
+def live(
+    camera: Annotated[int | None, typer.Option("--camera", help="camera index (default 0)")] = None,
+    source: Annotated[str | None, typer.Option("--source", help="a video file instead of a camera")] = None,
+    realtime: Annotated[bool, typer.Option("--realtime", help="play --source at its own speed, like a camera")] = False,
+    exercise: Annotated[str | None, typer.Option("--exercise", "-e", help="catalog exercise id")] = None,
+    program: Annotated[str | None, typer.Option("--program", "--programme", "-p",
+                                                help="initial, intermediate, advanced or a YAML file")] = None,
+    model: ModelOpt = "full",
+    save_landmarks: Annotated[bool, typer.Option("--save-landmarks", help="also keep the landmark stream")] = False,
+    mute: Annotated[bool, typer.Option("--mute", help="no spoken cues or beeps (key m toggles)")] = False,
+    db: Annotated[str | None, typer.Option("--db", help="database URL (default: SQLite in the data folder)")] = None,
+    screenshot_dir: Annotated[Path | None, typer.Option("--screenshot-dir", help="save what the window shows")] = None,
+    auto_keys: Annotated[str | None, typer.Option("--auto-keys", help="scripted keys, e.g. '5:n,9:p,10:6'")] = None,
+    intro: Annotated[float, typer.Option("--intro", help="seconds of how-to before each exercise")] = 8.0,
+    summary_seconds: Annotated[float, typer.Option("--summary-seconds", help="close the summary after this")] = 30.0,
+    window_size: Annotated[str, typer.Option("--window-size", help="WIDTHxHEIGHT of the preview")] = "1280x720",
+    mirror: Annotated[bool | None, typer.Option("--mirror/--no-mirror", help="mirror (camera: yes)")] = None,
+    window: Annotated[bool, typer.Option("--window/--no-window", help="show the preview window")] = True,
+) -> None:
+    """Coach a session in front of a camera: preview window, counts, cues, rests, pain stop; saved as it goes."""
+    from formcheck.live import LiveError, LiveOptions, parse_auto_keys, run_live
+
+    if camera is not None and source is not None:
+        fail("give either --camera or --source, not both")
+    if bool(exercise) == bool(program):
+        fail("choose one: --exercise ID or --program NAME (initial, intermediate, advanced)")
+    try:
+        width, height = (int(v) for v in window_size.lower().split("x"))
+        if not (320 <= width <= 3840 and 240 <= height <= 2160):
+            raise ValueError
+    except ValueError:
+        fail(f"--window-size {window_size!r}: use WIDTHxHEIGHT, e.g. 1280x720 or 640x480")
+    try:
+        options = LiveOptions(
+            source=source if source is not None else (camera or 0), realtime=realtime, exercise=exercise,
+            programme=program, model=model, save_landmarks=save_landmarks, mute=mute, db_url=db,
+            screenshot_dir=screenshot_dir, auto_keys=parse_auto_keys(auto_keys or ""), intro_s=intro,
+            summary_s=summary_seconds, window_size=(width, height), mirror=mirror, show_window=window,
+        )
+        result = run_live(options, log=typer.echo)
+    except LiveError as exc:
+        fail(str(exc))
+    if result.status == "interrupted":
+        typer.secho("the session was interrupted; what was done is saved", fg=typer.colors.YELLOW)
+
+
 def _print_summary(d: dict) -> None:
     typer.echo(
         f"{d['source']}: {d['exercise']}, {d['frames']} frames ({d['duration_s']:.1f} s), "

@@ -262,10 +262,11 @@ def migrate(engine: Engine) -> None:
 class Store:
     """Opens the database (migrating it) and offers the few writes live sessions need."""
 
-    def __init__(self, url: str | None = None):
+    def __init__(self, url: str | None = None, *, migrate_schema: bool = True):
         self.url = url or default_database_url()
         self.engine = make_engine(self.url)
-        migrate(self.engine)
+        if migrate_schema:
+            migrate(self.engine)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self) -> Session:

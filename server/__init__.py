@@ -1,0 +1,1 @@
+"""The formcheck HTTP server: JSON API under /api, web pages from ``server.web``."""

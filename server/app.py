@@ -1,0 +1,67 @@
+"""The FastAPI application: ``create_app()`` (run by ``formcheck serve``)."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+
+from formcheck import __version__
+from formcheck.store import Store
+from server import errors
+from server.jobs import LocalJobRunner
+from server.programmes import seed_builtin
+from server.routers import auth, health, jobs, live, patients, programmes, sessions, uploads
+from server.settings import Settings
+
+log = logging.getLogger("formcheck.server")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app: migrates the database, seeds built-in programmes, starts the job runner (resuming jobs)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        store = Store(settings.db_url)
+        with store.session() as db:
+            seed_builtin(db)
+        app.state.settings, app.state.store = settings, store
+        app.state.jobs = LocalJobRunner(store, settings)
+        app.state.jobs.resume()
+        try:
+            yield
+        finally:
+            app.state.jobs.shutdown()
+            store.close()
+
+    app = FastAPI(
+        title="formcheck",
+        version=__version__,
+        description="Exercise form checking for back-pain rehabilitation: patients, programmes, uploads analysed "
+        "in the background, live sessions over WebSocket, scored sessions.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+
+    @app.middleware("http")
+    async def upload_size_limit(request: Request, call_next):
+        """Refuse an upload that announces more bytes than allowed before reading it."""
+        if request.url.path == "/api/uploads" and request.method == "POST":
+            length = request.headers.get("content-length", "")
+            if length.isdigit() and int(length) > settings.max_upload_mb * 1024 * 1024 + 64 * 1024:
+                return errors.problem_response(
+                    413, "Video too large", f"The video is larger than the limit of {settings.max_upload_mb:g} MB."
+                )
+        return await call_next(request)
+
+    for module in (health, auth, patients, programmes, uploads, jobs, sessions, live):
+        app.include_router(module.router)
+    try:
+        from server.web import router as web_router
+    except ImportError as exc:
+        log.info("web pages not available: %s", exc)
+    else:
+        app.include_router(web_router)
+    return app

@@ -1,0 +1,134 @@
+"""The job layer: one small interface (submit, cancel, retry, resume, shutdown) over a worker pool.
+
+Job state lives in the database (``jobs`` table), so a restarted server resumes the jobs a killed one had
+(or fails them cleanly after too many attempts, keeping the upload so they can be retried). The pool runs
+:func:`server.worker.analyse_upload` in worker processes sized to the machine's cores; a distributed task
+queue can implement the same :class:`JobRunner` interface by running that same function.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Protocol
+
+from sqlalchemy import select
+
+from formcheck.store import ExerciseSession, Job, Store
+from server.settings import Settings
+from server.worker import analyse_upload
+
+log = logging.getLogger("formcheck.jobs")
+ACTIVE = ("queued", "running")
+
+
+class JobRunner(Protocol):
+    def submit(self, job_id: int) -> None: ...
+    def cancel(self, job_id: int) -> None: ...
+    def resume(self) -> list[int]: ...
+    def shutdown(self) -> None: ...
+
+
+def _child_init() -> None:
+    os.environ["FORMCHECK_WORKER_CHILD"] = "1"
+
+
+class LocalJobRunner:
+    """Runs jobs in a process pool inside the server (``workers`` processes; 0 = one background thread)."""
+
+    def __init__(self, store: Store, settings: Settings):
+        self.store, self.settings = store, settings
+        self.workers = settings.job_workers
+        self._lock = threading.Lock()
+        self._futures: dict[int, Future] = {}
+        self._executor = self._make_executor()
+
+    def _make_executor(self) -> Executor:
+        if self.workers <= 0:
+            return ThreadPoolExecutor(max_workers=1, thread_name_prefix="job")
+        return ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_child_init
+        )
+
+    def submit(self, job_id: int) -> None:
+        """Queue a job whose row is ``queued``."""
+        args = (job_id, self.store.url, str(self.settings.data_dir), self.settings.model)
+        with self._lock:
+            try:
+                future = self._executor.submit(analyse_upload, *args)
+            except BrokenProcessPool:  # a worker died (e.g. a crash in native code): start a fresh pool
+                self._executor = self._make_executor()
+                future = self._executor.submit(analyse_upload, *args)
+            self._futures[job_id] = future
+        future.add_done_callback(lambda f, j=job_id: self._done(j, f))
+
+    def _done(self, job_id: int, future: Future) -> None:
+        with self._lock:
+            self._futures.pop(job_id, None)
+        if future.cancelled():
+            return
+        exc = future.exception()
+        if exc is not None:
+            log.error("job %s: worker failed: %r", job_id, exc)
+            self._mark(job_id, "failed", "The analysis worker stopped unexpectedly; retry the job.")
+            if isinstance(exc, BrokenProcessPool):
+                with self._lock:
+                    self._executor = self._make_executor()
+
+    def _mark(self, job_id: int, status: str, error: str | None) -> None:
+        with self.store.session() as db, db.begin():
+            job = db.get(Job, job_id)
+            if job is None or job.status not in ACTIVE:
+                return
+            job.status, job.error = status, error
+            row = db.get(ExerciseSession, job.session_id)
+            if row is not None:
+                row.status, row.error = ("cancelled" if status == "cancelled" else "failed"), error
+
+    def cancel(self, job_id: int) -> None:
+        """Ask a job to stop: a queued job never starts, a running one stops at its next progress check."""
+        with self.store.session() as db, db.begin():
+            job = db.get(Job, job_id)
+            if job is None or job.status not in ACTIVE:
+                return
+            job.cancel_requested = True
+        with self._lock:
+            future = self._futures.get(job_id)
+        if future is not None and future.cancel():
+            self._mark(job_id, "cancelled", "The analysis was cancelled.")
+
+    def resume(self) -> list[int]:
+        """At start: re-queue jobs a stopped server left queued or running; fail those tried too often."""
+        resumed = []
+        with self.store.session() as db, db.begin():
+            for job in db.scalars(select(Job).where(Job.status.in_(ACTIVE)).order_by(Job.id)):
+                row = db.get(ExerciseSession, job.session_id)
+                if job.cancel_requested:
+                    job.status, job.error = "cancelled", "The analysis was cancelled."
+                    if row is not None:
+                        row.status = "cancelled"
+                elif job.attempts >= self.settings.job_max_attempts:
+                    job.status = "failed"
+                    job.error = (
+                        f"The analysis was interrupted {job.attempts} times (server stopped); "
+                        "the upload is kept: retry the job."
+                    )
+                    if row is not None:
+                        row.status, row.error = "failed", job.error
+                else:
+                    job.status = "queued"
+                    if row is not None:
+                        row.status = "queued"
+                    resumed.append(job.id)
+        for job_id in resumed:
+            self.submit(job_id)
+        if resumed:
+            log.info("resumed analysis jobs %s", resumed)
+        return resumed
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,182 @@
+"""Sessions as the API shows them: summaries, the scored detail, and CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from formcheck.store import ExerciseSession, Job
+
+
+def _avg(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
+
+
+def summary(row: ExerciseSession) -> dict:
+    return {
+        "id": row.id,
+        "patient_id": row.patient_id,
+        "kind": row.kind,
+        "title": row.title,
+        "programme": row.programme,
+        "status": row.status,
+        "started_at": row.started_at,
+        "ended_at": row.ended_at,
+        "duration_s": row.duration_s,
+        "model": row.model,
+        "rep_count": len(row.reps),
+        "avg_score": _avg([r.score for r in row.reps]),
+        "warning_count": len(row.warnings),
+        "pain_count": len(row.pain_reports),
+    }
+
+
+def _rep(r) -> dict:
+    return {
+        "id": r.id,
+        "set_id": r.set_id,
+        "exercise": r.exercise,
+        "index": r.index,
+        "start_s": r.start_s,
+        "end_s": r.end_s,
+        "score": r.score,
+        "faults": r.faults,
+        "range_of_motion": r.range_of_motion,
+        "tempo_s": r.tempo_s,
+        "score_parts": r.score_parts,
+        "side": r.side,
+    }
+
+
+def _hold(h) -> dict:
+    return {
+        "id": h.id,
+        "set_id": h.set_id,
+        "exercise": h.exercise,
+        "start_s": h.start_s,
+        "end_s": h.end_s,
+        "duration_s": h.duration_s,
+        "target_s": h.target_s,
+        "faults": h.faults,
+    }
+
+
+def _warning(w) -> dict:
+    return {
+        "id": w.id,
+        "set_id": w.set_id,
+        "exercise": w.exercise,
+        "t_s": w.t_s,
+        "rule": w.rule,
+        "message": w.message,
+        "severity": w.severity,
+    }
+
+
+def _pain(p) -> dict:
+    return {
+        "id": p.id,
+        "set_id": p.set_id,
+        "exercise": p.exercise,
+        "t_s": p.t_s,
+        "rating": p.rating,
+        "location": p.location,
+        "note": p.note,
+    }
+
+
+def _set(s, row: ExerciseSession) -> dict:
+    reps = [r for r in row.reps if r.set_id == s.id]
+    holds = [h for h in row.holds if h.set_id == s.id]
+    return {
+        "id": s.id,
+        "exercise": s.exercise,
+        "set_index": s.set_index,
+        "target_reps": s.target_reps,
+        "target_hold_s": s.target_hold_s,
+        "started_s": s.started_s,
+        "ended_s": s.ended_s,
+        "status": s.status,
+        "reps_done": len(reps),
+        "avg_score": _avg([r.score for r in reps]),
+        "hold_s": round(sum(h.duration_s for h in holds), 2),
+    }
+
+
+def detail(db: Session, row: ExerciseSession) -> dict:
+    job = db.scalars(select(Job).where(Job.session_id == row.id).order_by(Job.id.desc())).first()
+    report = row.report or {}
+    return {
+        **summary(row),
+        "source": row.source,
+        "frames": row.frames,
+        "frames_with_person": row.frames_with_person,
+        "notices": list(row.notices or []),
+        "error": row.error,
+        "sets": [_set(s, row) for s in row.sets],
+        "reps": [_rep(r) for r in row.reps],
+        "holds": [_hold(h) for h in row.holds],
+        "warnings": [_warning(w) for w in row.warnings],
+        "pain": [_pain(p) for p in row.pain_reports],
+        "notes": [
+            {"id": n.id, "author_id": n.author_id, "text": n.text, "created_at": n.created_at} for n in row.notes
+        ],
+        "series": row.series,
+        "summary": report.get("summary") or {},
+        "video_url": f"/api/sessions/{row.id}/video" if row.video_file else None,
+        "job": {"id": job.id, "status": job.status, "progress": job.progress, "error": job.error} if job else None,
+    }
+
+
+CSV_COLUMNS = [
+    "session_id",
+    "type",
+    "exercise",
+    "set_id",
+    "index",
+    "t_s",
+    "start_s",
+    "end_s",
+    "duration_s",
+    "score",
+    "range_of_motion",
+    "tempo_s",
+    "target_s",
+    "faults",
+    "rule",
+    "severity",
+    "message",
+    "rating",
+    "location",
+    "note",
+]
+
+
+def _cell(value):
+    """Text that a spreadsheet would run as a formula is quoted."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def to_csv(d: dict) -> str:
+    """One line per rep, hold, warning and pain report, in time order."""
+    rows = []
+    for r in d["reps"]:
+        rows.append({"type": "rep", **r, "t_s": r["end_s"], "faults": ";".join(r["faults"])})
+    for h in d["holds"]:
+        rows.append({"type": "hold", **h, "t_s": h["end_s"], "faults": ";".join(h["faults"])})
+    for w in d["warnings"]:
+        rows.append({"type": "warning", **w})
+    for p in d["pain"]:
+        rows.append({"type": "pain", **p})
+    rows.sort(key=lambda r: r.get("t_s") or 0.0)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: _cell(v) for k, v in {**r, "session_id": d["id"]}.items()})
+    return out.getvalue()

@@ -1,0 +1,72 @@
+"""Accounts, tokens, patients and levels."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Level = Literal["initial", "intermediate", "advanced"]
+USERNAME = r"^[A-Za-z0-9_.@-]{3,80}$"
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int  # seconds
+    role: str
+    user_id: int
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    username: str
+    role: str
+    display_name: str
+    level: str | None = None
+    therapist_id: int | None = None
+
+
+class PatientCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(pattern=USERNAME, description="3-80 letters, digits or _ . @ -")
+    password: str = Field(min_length=8, max_length=200)
+    display_name: str = Field("", max_length=120)
+    level: Level = "initial"
+
+
+class PatientUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    display_name: str | None = Field(None, max_length=120)
+    level: Level | None = None
+    programme_id: int | None = None
+    keep_videos: bool | None = None
+
+
+class PatientOut(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    level: str
+    programme_id: int | None
+    programme: str | None
+    keep_videos: bool
+    last_session_at: datetime | None
+    sessions_done: int
+    sessions_planned: int
+    adherence: float | None
+    flags: list[str]
+
+
+class LevelSuggestion(BaseModel):
+    suggest: bool
+    to_level: str | None
+    reason: str
+
+
+class LevelChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    level: Level
+    accept: bool = True

@@ -1,0 +1,117 @@
+"""Auth: argon2 hashes, tokens that expire, header or cookie, wrong password, problem JSON."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+from apiutil import PASSWORD, add_user, api_client, login, make_settings
+from sqlalchemy import select
+
+from formcheck.store import User
+from server.auth import COOKIE_NAME, create_token
+from server.settings import Settings
+
+
+@pytest.fixture
+def client(tmp_path):
+    with api_client(make_settings(tmp_path)) as c:
+        add_user(c, "thera")
+        yield c
+
+
+def test_login_returns_expiring_bearer_token_and_me(client):
+    r = client.post("/api/auth/token", data={"username": "thera", "password": PASSWORD})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["token_type"] == "bearer" and body["role"] == "therapist" and body["expires_in"] > 0
+    me = client.get("/api/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.status_code == 200 and me.json()["username"] == "thera"
+
+
+def test_password_is_stored_as_argon2_hash(client):
+    with client.app.state.store.session() as db:
+        user = db.scalars(select(User).where(User.username == "thera")).one()
+    assert user.password_hash.startswith("$argon2id$") and PASSWORD not in user.password_hash
+
+
+@pytest.mark.parametrize("username,password", [("thera", "wrong password"), ("nobody", PASSWORD)])
+def test_wrong_password_or_unknown_user_is_401_problem(client, username, password):
+    r = client.post("/api/auth/token", data={"username": username, "password": password})
+    assert r.status_code == 401
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json() == {"title": "Login failed", "detail": "Wrong username or password.", "status": 401}
+
+
+def test_expired_token_is_refused_with_a_clear_message(client):
+    user_id = client.post("/api/auth/token", data={"username": "thera", "password": PASSWORD}).json()["user_id"]
+    expired = create_token(user_id, "therapist", client.app.state.settings.jwt_secret, minutes=-1)
+    client.cookies.clear()
+    r = client.get("/api/me", headers={"Authorization": f"Bearer {expired}"})
+    assert r.status_code == 401 and "expired" in r.json()["detail"]
+
+
+def test_token_signed_with_another_key_is_refused(client):
+    forged = create_token(1, "therapist", "some-other-secret-key-that-is-long-enough", minutes=10)
+    client.cookies.clear()
+    r = client.get("/api/me", headers={"Authorization": f"Bearer {forged}"})
+    assert r.status_code == 401 and r.json()["title"] == "Invalid token"
+
+
+def test_cookie_login_and_logout(client):
+    r = client.post("/api/auth/token", data={"username": "thera", "password": PASSWORD})
+    assert COOKIE_NAME in r.cookies and "httponly" in r.headers["set-cookie"].lower()
+    assert client.get("/api/me").status_code == 200  # the cookie alone authenticates
+    assert client.post("/api/auth/logout").status_code == 204
+    assert client.get("/api/me").status_code == 401
+
+
+def test_no_token_is_401_problem(client):
+    client.cookies.clear()
+    r = client.get("/api/patients")
+    assert r.status_code == 401 and r.json()["status"] == 401 and r.json()["detail"]
+
+
+def test_secret_is_generated_once_and_private(tmp_path):
+    settings = Settings(data_dir=tmp_path / "d")
+    secret = settings.jwt_secret
+    path = tmp_path / "d" / "secret_key"
+    assert len(secret) >= 40 and path.read_text().strip() == secret
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert Settings(data_dir=tmp_path / "d").jwt_secret == secret
+
+
+def test_patient_cannot_use_therapist_endpoints(client):
+    headers = login(client, "thera")
+    r = client.post("/api/patients", json={"username": "pat1", "password": PASSWORD}, headers=headers)
+    assert r.status_code == 201
+    patient = login(client, "pat1")
+    r = client.post("/api/patients", json={"username": "pat2", "password": PASSWORD}, headers=patient)
+    assert r.status_code == 403 and r.json()["title"] == "Forbidden"
+
+
+def test_validation_errors_are_problem_json(client):
+    headers = login(client, "thera")
+    r = client.post("/api/patients", json={"username": "x", "password": "short"}, headers=headers)
+    assert r.status_code == 422
+    body = r.json()
+    assert body["title"] == "Invalid request" and "username" in body["detail"] and "password" in body["detail"]
+
+
+def test_unknown_path_is_problem_json(client):
+    r = client.get("/api/no-such-thing")
+    assert r.status_code == 404 and r.json()["title"] == "Not Found"
+
+
+def test_users_add_cli_creates_first_therapist(tmp_path):
+    from typer.testing import CliRunner
+
+    from formcheck.cli import app
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    result = CliRunner().invoke(app, ["users", "add", "first", "--password-stdin", "--db", url], input=PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+    again = CliRunner().invoke(app, ["users", "add", "first", "--password-stdin", "--db", url], input=PASSWORD + "\n")
+    assert again.exit_code != 0 and "taken" in again.output
+    short = CliRunner().invoke(app, ["users", "add", "second", "--password-stdin", "--db", url], input="abc\n")
+    assert short.exit_code != 0 and "at least 8" in short.output
