@@ -1,0 +1,577 @@
+"""``formcheck live``: the preview window loop, its keys, and the recorded, guided session.
+
+The camera (or a video paced in real time) is read in a background thread that keeps only the newest frame,
+so when inference is slower than the camera, frames are dropped instead of the preview lagging behind.
+The frame loop runs the pose model, the session flow (:mod:`formcheck.coaching`) and draws the HUD
+(:mod:`formcheck.hud`); events go to the store through a background :class:`~formcheck.store.SessionRecorder`,
+so each repetition, hold, warning and pain report is saved when it happens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from formcheck.coaching import Phase, PlanItem, SessionFlow, plan_for_programme, plan_item
+from formcheck.hud import render
+from formcheck.pose import Pose, PoseEstimator, PoseEstimatorOptions, PoseSmoother
+from formcheck.sources import Frame, FrameSource, RealtimeSource, SourceError, VideoFileSource, open_source
+
+WINDOW_TITLE = "formcheck live"
+KEY_NAMES = {32: "space", 13: "enter", 10: "enter", 27: "esc", 141: "enter"}
+
+
+class LiveError(RuntimeError):
+    """A problem starting the live session, explained for the person."""
+
+
+@dataclass
+class LiveOptions:
+    """What ``formcheck live`` was asked to do."""
+
+    source: str | int = 0
+    realtime: bool = False
+    exercise: str | None = None
+    programme: str | None = None
+    model: str = "full"
+    save_landmarks: bool = False
+    mute: bool = False
+    beeps: bool = True
+    db_url: str | None = None
+    screenshot_dir: Path | None = None
+    screenshot_every_s: float = 1.0
+    auto_keys: list[tuple[float, str]] = field(default_factory=list)
+    intro_s: float = 8.0
+    summary_s: float = 30.0
+    window_size: tuple[int, int] = (1280, 720)
+    mirror: bool | None = None  # default: mirror cameras, not videos
+    show_window: bool = True
+    patient_id: int | None = None
+
+
+@dataclass
+class LiveResult:
+    session_id: int | None
+    status: str
+    report: dict
+    frames_shown: int = 0
+    frames_dropped: int = 0
+    fps: float = 0.0
+    landmarks_file: str | None = None
+
+
+# --- frames ----------------------------------------------------------------------------------------
+class LatestFrameReader:
+    """Reads a live source in a thread and keeps only the newest frame (older unread frames are dropped)."""
+
+    def __init__(self, source: FrameSource):
+        self.source = source
+        self.dropped = 0
+        self.error: BaseException | None = None
+        self._latest: Frame | None = None
+        self._ended = False
+        self._cond = threading.Condition()
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="camera", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            for frame in self.source:
+                with self._cond:
+                    if self._stop:
+                        break
+                    if self._latest is not None:
+                        self.dropped += 1
+                    self._latest = frame
+                    self._cond.notify()
+        except BaseException as exc:  # handed to the frame loop
+            self.error = exc
+        finally:
+            with self._cond:
+                self._ended = True
+                self._cond.notify()
+
+    def frames(self) -> Iterator[Frame]:
+        while True:
+            with self._cond:
+                while self._latest is None and not self._ended:
+                    self._cond.wait(0.5)
+                frame, self._latest = self._latest, None
+                if frame is None:
+                    break
+            yield frame
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._latest = None
+        self._thread.join(timeout=2)
+
+
+def _frames(source: FrameSource) -> tuple[Iterator[Frame], Callable[[], int], Callable[[], None]]:
+    """Frames for the loop, a counter of dropped frames and a closer."""
+    if source.live:
+        reader = LatestFrameReader(source)
+        return reader.frames(), lambda: reader.dropped + getattr(source, "dropped", 0), reader.close
+    from formcheck.pipeline import prefetch
+
+    return prefetch(source, size=4), lambda: 0, lambda: None
+
+
+# --- the session ------------------------------------------------------------------------------------
+def build_plan(exercise: str | None, programme: str | None) -> tuple[str, str | None, list[PlanItem]]:
+    """(title, programme name, plan) for ``--exercise`` or ``--program``; clear errors for unknown names."""
+    if programme:
+        from formcheck.programmes import ProgrammeError, load_programme
+
+        try:
+            prog = load_programme(programme)
+            plan = plan_for_programme(prog)
+        except ProgrammeError as exc:
+            raise LiveError(str(exc)) from None
+        except KeyError as exc:
+            raise LiveError(f"programme {programme!r} uses an exercise the catalog lacks: {exc.args[0]}") from None
+        return prog.title or prog.name, prog.name, plan
+    if not exercise:
+        raise LiveError("choose an exercise (--exercise ID) or a programme (--program NAME)")
+    try:
+        item = plan_item(exercise)
+    except KeyError as exc:
+        raise LiveError(str(exc.args[0] if exc.args else exc)) from None
+    except ValueError as exc:
+        raise LiveError(str(exc)) from None
+    return item.name, None, [item]
+
+
+def _analyzer_factory(exercise: str):
+    from formcheck.analysis import make_analyzer
+
+    return make_analyzer(exercise)
+
+
+def check_display() -> None:
+    """OpenCV's Qt window aborts the process without a display: say so first."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise LiveError(
+            "no display: the preview window needs a desktop session (DISPLAY is not set). "
+            "Under a virtual X server: xvfb-run formcheck live ..."
+        )
+
+
+class _Screenshots:
+    """Saves rendered canvases (PNG) and what the HUD showed (hud.jsonl) from a background thread."""
+
+    def __init__(self, folder: Path, every_s: float):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.every_s = every_s
+        self._next_t = 0.0
+        self._last_phase = ""
+        self._count = 0
+        self._q: queue.Queue = queue.Queue(maxsize=64)
+        self._log = open(self.folder / "hud.jsonl", "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._thread = threading.Thread(target=self._run, name="screenshots", daemon=True)
+        self._thread.start()
+
+    def maybe(self, t: float, canvas: np.ndarray, view, pts, present: bool, force: bool = False) -> None:
+        if not (force or t >= self._next_t or view.phase != self._last_phase):
+            return
+        self._next_t = t + self.every_s
+        self._last_phase = view.phase
+        self._count += 1
+        name = f"{self._count:04d}_{view.phase}.png"
+        record = {"file": name, "t": round(t, 3), **view.to_dict(), "pose_present": present}
+        if pts is not None:
+            record["joints_px"] = [[round(float(x), 1), round(float(y), 1)] for x, y in pts]
+        try:
+            self._q.put_nowait((name, canvas.copy(), record))
+        except queue.Full:
+            pass
+
+    def _run(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is None:
+                return
+            name, canvas, record = item
+            cv2.imwrite(str(self.folder / name), canvas)
+            self._log.write(json.dumps(record, default=_json_default) + "\n")
+            self._log.flush()
+
+    def close(self) -> None:
+        self._q.put(None)
+        self._thread.join()
+        self._log.close()
+
+
+def _json_default(value):
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
+class _Window:
+    def __init__(self, size: tuple[int, int]):
+        check_display()
+        cv2.namedWindow(WINDOW_TITLE, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
+        cv2.resizeWindow(WINDOW_TITLE, *size)
+        self.opened = True
+
+    def show(self, canvas: np.ndarray) -> str | None:
+        cv2.imshow(WINDOW_TITLE, canvas)
+        code = cv2.waitKey(1)
+        if cv2.getWindowProperty(WINDOW_TITLE, cv2.WND_PROP_VISIBLE) < 1:
+            self.opened = False
+            return "q"
+        if code < 0:
+            return None
+        code &= 0xFFFF
+        if code in KEY_NAMES:
+            return KEY_NAMES[code]
+        code &= 0xFF
+        return KEY_NAMES.get(code) or (chr(code).lower() if 32 < code < 127 else None)
+
+    def close(self) -> None:
+        cv2.destroyWindow(WINDOW_TITLE)
+        cv2.waitKey(1)
+
+
+class _Progress:
+    """Writes the session's running totals to the store every few seconds, off the frame loop."""
+
+    def __init__(self, store, session_id: int, every_s: float = 2.0):
+        self.store, self.session_id, self.every_s = store, session_id, every_s
+        self._next = 0.0
+        self._q: queue.Queue = queue.Queue(maxsize=1)
+        self._thread = threading.Thread(target=self._run, name="progress", daemon=True)
+        self._thread.start()
+
+    def maybe(self, t: float, frames: int, with_person: int) -> None:
+        if t < self._next:
+            return
+        self._next = t + self.every_s
+        try:
+            self._q.put_nowait((t, frames, with_person))
+        except queue.Full:
+            pass
+
+    def _run(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is None:
+                return
+            t, frames, with_person = item
+            try:
+                self.store.update_progress(self.session_id, duration_s=round(t, 3), frames=frames,
+                                           frames_with_person=with_person)
+            except Exception:  # noqa: BLE001 - progress is a convenience; events are written separately
+                pass
+
+    def close(self) -> None:
+        self._q.put(None)
+        self._thread.join()
+
+
+def run_live(options: LiveOptions, log: Callable[[str], None] = print) -> LiveResult:
+    """Run a live session to its end and return what was recorded. Raises :class:`LiveError` for bad input."""
+    from formcheck.modelbuild import ModelError
+    from formcheck.recording import PoseStream
+    from formcheck.speech import Speaker
+    from formcheck.store import Store, data_dir
+
+    title, programme_name, plan = build_plan(options.exercise, options.programme)
+    window = _Window(options.window_size) if options.show_window else None
+    try:
+        source = open_source(options.source, realtime=options.realtime)
+    except SourceError as exc:
+        if window:
+            window.close()
+        raise LiveError(str(exc)) from None
+    try:
+        estimator = PoseEstimator.create(PoseEstimatorOptions(model=options.model))
+    except ModelError as exc:
+        source.close()
+        raise LiveError(str(exc)) from None
+    mirror = options.mirror if options.mirror is not None else isinstance(options.source, int) or (
+        isinstance(options.source, str) and options.source.isdigit())
+    store = Store(options.db_url)
+    session_id = store.start_session(kind="live", title=title, programme=programme_name, model=options.model,
+                                     source=source.name, patient_id=options.patient_id)
+    from formcheck.store import SessionRecorder
+
+    recorder = SessionRecorder(store, session_id)
+    progress = _Progress(store, session_id)
+    speaker = Speaker(muted=options.mute, beeps=options.beeps)
+    flow = SessionFlow(plan, _analyzer_factory, recorder, title=title, intro_s=options.intro_s, say=speaker.say,
+                       beep=speaker.beep, model=options.model, source=source.name)
+    shots = _Screenshots(options.screenshot_dir, options.screenshot_every_s) if options.screenshot_dir else None
+    smoother = PoseSmoother()
+    poses: list[Pose] = []
+    pending_keys = sorted(options.auto_keys)
+    log(f"session {session_id}: {title} ({source.name}, model {options.model}); keys: space pause, "
+        "n next, r redo, p pain stop, m mute, q quit")
+
+    frames, dropped, close_frames = _frames(source)
+    status, error = "interrupted", None
+    shown = with_person = 0
+    fps = 0.0
+    t0: float | None = None
+    t = 0.0
+    last_tick = time.perf_counter()
+    last_image: np.ndarray | None = None
+    try:
+        for frame in frames:
+            if t0 is None:
+                t0 = frame.timestamp
+            t = frame.timestamp - t0
+            pose = estimator.detect_for_video(frame.image, frame.timestamp)
+            pose = smoother(pose)
+            pose = Pose(pose.landmarks, pose.world, t, pose.image_size, pose.people)
+            if options.save_landmarks:
+                poses.append(pose)
+            with_person += pose.present
+            flow.update(pose)
+            _apply_keys(flow, pending_keys, t, speaker)
+            now = time.perf_counter()
+            fps = _ema_fps(fps, now - last_tick)
+            last_tick = now
+            view = flow.view()
+            canvas, pts = render(frame.image, pose, view, size=options.window_size, mirror=mirror, fps=fps,
+                                 model=options.model, muted=speaker.muted or not speaker.available)
+            last_image = frame.image
+            shown += 1
+            if shots:
+                shots.maybe(t, canvas, view, pts, pose.present)
+            progress.maybe(t, shown, with_person)
+            if window:
+                key = window.show(canvas)
+                if key:
+                    _key(flow, key, t, speaker)
+                if not window.opened:
+                    flow.ended_by = flow.ended_by or "window closed"
+            if flow.finished or (window and not window.opened):
+                break
+        if not flow.finished:
+            notice = source.interrupted
+            if notice:
+                log(f"{notice}; the session so far is saved")
+            flow.source_ended(t, notice)
+        status = "interrupted" if source.interrupted else "completed"
+        _after_frames(flow, window, shots, options, t, last_image, mirror, speaker, pending_keys)
+    except KeyboardInterrupt:
+        flow.ended_by = flow.ended_by or "interrupted"
+        status = "interrupted"
+        flow.source_ended(t, "stopped with Ctrl-C")
+    except SourceError as exc:
+        status, error = "interrupted", str(exc)
+        log(f"{exc}; the session so far is saved")
+        flow.source_ended(t, str(exc))
+    except Exception as exc:
+        status, error = "interrupted", f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        close_frames()
+        if flow._set_open:  # an error mid-set: keep what was done
+            flow._close_set(t, "stopped")
+        recorder.close()
+        progress.close()
+        report = flow.report_dict()
+        report.update(frames=shown, frames_with_person=with_person, duration_s=round(t, 3))
+        landmarks_file = None
+        if options.save_landmarks and poses:
+            path = data_dir() / "landmarks" / f"session_{session_id}.npz"
+            PoseStream.from_poses(poses, {"source": source.name, "model": options.model}).save(path)
+            landmarks_file = path.name
+            _set_landmarks_file(store, session_id, path.name)
+        store.finish_session(session_id, status=status, report=report, series=_series(flow), error=error)
+        store.close()
+        if shots:
+            shots.close()
+        speaker.close()
+        if window:
+            window.close()
+        estimator.close()
+        source.close()
+    log(f"session {session_id} saved ({status}): " + _one_line_summary(report))
+    return LiveResult(session_id, status, report, shown, dropped(), round(fps, 1), landmarks_file)
+
+
+def _after_frames(flow, window, shots, options, t, last_image, mirror, speaker, pending_keys) -> None:
+    """After the last frame: keep the window (pain questions, summary) open on the wall clock."""
+    start_wall, start_t = time.monotonic(), t
+    summary_since = None
+    while flow.phase != Phase.DONE:
+        t = start_t + time.monotonic() - start_wall
+        flow.tick(t)
+        _apply_keys(flow, pending_keys, t, speaker)
+        if flow.phase == Phase.SUMMARY:
+            summary_since = t if summary_since is None else summary_since
+            if t - summary_since >= options.summary_s:
+                flow.phase = Phase.DONE
+        view = flow.view()
+        canvas, pts = render(last_image, None, view, size=options.window_size, mirror=mirror,
+                             model=options.model, muted=speaker.muted or not speaker.available)
+        if shots:
+            shots.maybe(t, canvas, view, pts, False)
+        if window is None:
+            if flow.phase == Phase.SUMMARY and not pending_keys:
+                break
+            if not pending_keys:  # nobody to answer the pain questions without a window
+                break
+            time.sleep(0.05)
+            continue
+        key = window.show(canvas)
+        if key:
+            _key(flow, key, t, speaker)
+        if not window.opened:
+            break
+        time.sleep(0.03)
+
+
+def _key(flow: SessionFlow, key: str, t: float, speaker) -> None:
+    if key == "m":
+        speaker.toggle_mute()
+    else:
+        flow.key(key, t)
+
+
+def _apply_keys(flow: SessionFlow, pending: list[tuple[float, str]], t: float, speaker) -> None:
+    while pending and pending[0][0] <= t:
+        _key(flow, pending.pop(0)[1], t, speaker)
+
+
+def _ema_fps(fps: float, dt: float) -> float:
+    if dt <= 0:
+        return fps
+    return 1.0 / dt if fps == 0 else 0.9 * fps + 0.1 / dt
+
+
+def _series(flow: SessionFlow) -> dict | None:
+    if not flow.series:
+        return None
+    if len(flow.series) == 1:
+        return next(iter(flow.series.values()))
+    return {"by_exercise": flow.series}
+
+
+def _set_landmarks_file(store, session_id: int, name: str) -> None:
+    from formcheck.store import ExerciseSession
+
+    with store.session() as db, db.begin():
+        row = db.get(ExerciseSession, session_id)
+        if row is not None:
+            row.landmarks_file = name
+
+
+def _one_line_summary(report: dict) -> str:
+    rows = report.get("summary", {}).get("exercises", [])
+    parts = []
+    for r in rows:
+        if r["reps"] or r["target_reps"]:
+            parts.append(f"{r['name']} {r['reps']}/{r['target_reps'] or '-'} reps")
+        elif r["holds_s"]:
+            parts.append(f"{r['name']} {len(r['holds_s'])} holds")
+    if report.get("pain"):
+        parts.append(f"pain reported {report['pain'][-1]['rating']}/10")
+    return "; ".join(parts) or "nothing recorded"
+
+
+def parse_auto_keys(text: str) -> list[tuple[float, str]]:
+    """``"5:n,12.5:p,13:7,14:enter"`` -> [(5.0, "n"), ...] (seconds of session time : key)."""
+    keys = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        when, sep, key = part.partition(":")
+        try:
+            seconds = float(when)
+        except ValueError:
+            seconds = -1
+        if not sep or seconds < 0 or not key:
+            raise LiveError(f"--auto-keys: {part!r} should look like SECONDS:KEY, e.g. 5:n or 12.5:space")
+        keys.append((seconds, key.strip().lower()))
+    return keys
+
+
+# --- speed --------------------------------------------------------------------------------------------
+class _ResizedSource(FrameSource):
+    """Frames of another source scaled to a fixed size (the benchmark's 640x480 camera)."""
+
+    def __init__(self, inner: FrameSource, size: tuple[int, int]):
+        self.inner, self.size = inner, size
+        self.fps, self.frame_count, self.name = inner.fps, inner.frame_count, inner.name
+
+    def __iter__(self) -> Iterator[Frame]:
+        for f in self.inner:
+            yield Frame(cv2.resize(f.image, self.size, interpolation=cv2.INTER_AREA), f.timestamp, f.index)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def measure_live_fps(source: str | Path, model: str = "full", size: tuple[int, int] = (640, 480),
+                     seconds: float | None = None, canvas: tuple[int, int] = (1280, 720)) -> dict:
+    """Run the live frame loop (pose, flow, HUD drawing; no window) on a video paced in real time at ``size``.
+
+    Returns the shown and dropped frame rates and the per-stage milliseconds: the loop keeps up with real time
+    when ``shown_fps`` is close to ``source_fps``; late frames are dropped, so ``lag_ms`` stays small."""
+    inner = _ResizedSource(VideoFileSource(source), size)
+    realtime = RealtimeSource(inner)
+    frames, dropped, close = _frames(realtime)
+    plan = [PlanItem("squat", "Squat", reps=100)]
+    flow = SessionFlow(plan, _analyzer_factory, None, intro_s=0)
+    est = PoseEstimator.create(PoseEstimatorOptions(model=model))
+    smoother = PoseSmoother()
+    stage = {"pose": 0.0, "flow": 0.0, "draw": 0.0}
+    lags = []
+    shown, first_wall, first_t = 0, None, None
+    try:
+        for frame in frames:
+            now = time.monotonic()
+            if first_wall is None:
+                first_wall, first_t = now, frame.timestamp
+            lags.append(now - first_wall - (frame.timestamp - first_t))
+            a = time.perf_counter()
+            pose = smoother(est.detect_for_video(frame.image, frame.timestamp))
+            b = time.perf_counter()
+            flow.update(pose)
+            c = time.perf_counter()
+            render(frame.image, pose, flow.view(), size=canvas, mirror=True, fps=30.0, model=model)
+            d = time.perf_counter()
+            stage["pose"] += b - a
+            stage["flow"] += c - b
+            stage["draw"] += d - c
+            shown += 1
+            if seconds is not None and frame.timestamp - first_t >= seconds:
+                break
+        wall = time.monotonic() - first_wall if first_wall is not None else 0.0
+    finally:
+        close()
+        est.close()
+        realtime.close()
+    n = max(shown, 1)
+    return {
+        "model": model,
+        "size": f"{size[0]}x{size[1]}",
+        "source_fps": round(inner.fps, 2),
+        "frames_shown": shown,
+        "frames_dropped": dropped(),
+        "shown_fps": round(shown / wall, 1) if wall else 0.0,
+        "wall_s": round(wall, 2),
+        "lag_ms_median": round(1000 * float(np.median(lags)), 1) if lags else None,
+        "lag_ms_p95": round(1000 * float(np.percentile(lags, 95)), 1) if lags else None,
+        "ms_per_frame": {k: round(1000 * v / n, 2) for k, v in stage.items()},
+    }
