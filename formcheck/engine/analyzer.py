@@ -1,0 +1,411 @@
+"""``ExerciseAnalyzer``: runs one exercise spec over a pose stream (live, file, server and tests alike)."""
+
+from __future__ import annotations
+
+import math
+
+from formcheck.engine.counter import Rep, RepCounter
+from formcheck.engine.hold import HoldTimer
+from formcheck.engine.rules import RuleState, WarningLimiter, in_range
+from formcheck.engine.scoring import score_rep
+from formcheck.engine.signals import SignalBank, signal_landmarks
+from formcheck.engine.spec import ExerciseSpec
+from formcheck.events import Event, FormWarning, HoldCompleted, HoldProgress, RepCompleted, StateChanged
+from formcheck.geometry import SIDES, BodyGeometry
+from formcheck.pose import Pose
+
+UPRIGHT_POSITIONS = {"standing", "seated", "kneeling"}
+POSITION_MESSAGES = {
+    "standing": "stand up",
+    "seated": "sit upright on a chair",
+    "kneeling": "kneel upright",
+    "supine": "lie down on your back",
+    "prone": "get down: face the floor",
+    "side-lying": "lie down on your side",
+    "quadruped": "get down on your hands and knees",
+}
+VIEW_MESSAGES = {
+    ("side", True): "lie down with your side to the camera",
+    ("side", False): "turn sideways to the camera",
+    ("front", True): "place the camera at your feet or head",
+    ("front", False): "face the camera",
+}
+STATE_DEBOUNCE_S = 0.5
+SERIES_STEP_S = 0.1
+PROGRESS_STEP_S = 0.25
+HOLD_BAND = 0.3  # a hold at the target: within this fraction of the repetition's range from its extreme
+
+
+class ExerciseAnalyzer:
+    """Turns poses into events for one exercise: states, repetitions (with scores), holds and form warnings."""
+
+    def __init__(self, spec: ExerciseSpec):
+        self.spec = spec
+        self.exercise = spec.id
+        self.bank = SignalBank(spec.signals)
+        self.rules = [RuleState(r) for r in spec.rules]
+        self.limiter = WarningLimiter()
+        self.lying = spec.position not in UPRIGHT_POSITIONS
+        self.reset()
+
+    # --- public API ---------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Start a new set (keeps the spec)."""
+        self.bank.reset()
+        self.limiter.reset()
+        for r in self.rules:
+            r.reset()
+        rep = self.spec.rep
+        self.counters: dict[str, RepCounter] = {}
+        if rep is not None:
+            sides = SIDES if (self.spec.side == "auto" and self.bank.sided[rep.signal]) else ("all",)
+            for side in sides:
+                self.counters[side] = RepCounter(rep.rest, rep.target, rep.hysteresis, rep.min_range,
+                                                 rep.min_duration_s, rep.max_duration_s)
+        self.hold_timer = HoldTimer(self.spec.hold.dropout_s, self.spec.hold.min_hold_s) if self.spec.hold else None
+        self.reps: list[RepCompleted] = []
+        self.holds: list[HoldCompleted] = []
+        self.state, self.message = "", ""
+        self._candidate: tuple[str, str] | None = None
+        self._candidate_since = 0.0
+        self._side: str | None = self._fixed_side()
+        self._lead: str | None = None  # counter whose movement is in progress (auto side)
+        self._rep_side: str | None = None
+        self._t = 0.0
+        self._last_progress = -math.inf
+        self._target_since: float | None = None
+        self._series: dict[str, list] = {"t": [], **{n: [] for n in self.spec.signals}}
+        self._next_sample = 0.0
+        self._flagged: set[int] = set()
+        self._hold_faults: set[str] = set()
+
+    def update(self, pose: Pose) -> list[Event]:
+        t = pose.timestamp
+        self._t = t
+        geo = BodyGeometry(pose)
+        self.bank.update(geo, t)
+        events: list[Event] = []
+        self._choose_side(geo)
+        state, message = self._assess(geo)
+        self._set_state(t, state, message, events)
+        active = self.state == "active"
+        if self.counters:
+            self._update_reps(t, active, events)
+        if self.hold_timer is not None:
+            self._update_hold(t, active, events)
+        if active and self.spec.kind != "hold":
+            self._update_rules(t, self._rule_phase(), events)
+        self._sample(t)
+        return events
+
+    def finish(self, t: float) -> list[Event]:
+        events: list[Event] = []
+        if self.hold_timer is not None:
+            hold = self.hold_timer.finish(t)
+            if hold is not None:
+                events.append(self._hold_completed(t, hold.start_s, hold.end_s))
+        return events
+
+    def snapshot(self) -> dict:
+        t = self._t
+        cue_rule = self.limiter.active(t)
+        cue = next((r.spec.message for r in self.rules if r.spec.id == cue_rule), "")
+        hold_s = 0.0
+        holding = False
+        if self.hold_timer is not None:
+            hold_s, holding = self.hold_timer.held_s(t), self.hold_timer.holding
+        elif self._target_since is not None:
+            hold_s, holding = t - self._target_since, True
+        counter = self._lead_counter()
+        snap = {
+            "exercise": self.exercise,
+            "name": self.spec.name,
+            "kind": self.spec.kind,
+            "state": self.state,
+            "message": self.message,
+            "reps": len(self.reps),
+            "target_reps": self.spec.targets.reps,
+            "hold_s": round(hold_s, 2),
+            "hold_target_s": self.spec.hold_target_s,
+            "holding": holding,
+            "cue": cue,
+            "flagged_joints": sorted(self._flagged) if cue else [],
+            "angles": {n: _round(self.bank.value(n, self._side)) for n in self.spec.signals},
+            "side": self._rep_side or self._side,
+            "phase": counter.state if counter else ("hold" if holding else "rest"),
+        }
+        if self.spec.kind == "rate":
+            snap["rate_per_min"] = self.rate_per_min()
+        return snap
+
+    def series(self) -> dict:
+        out = {k: list(v) for k, v in self._series.items()}
+        band = {}
+        if self.spec.rep:
+            band[self.spec.rep.signal] = sorted([self.spec.rep.rest, self.spec.rep.target])
+        if self.spec.hold:
+            for c in self.spec.hold.conditions:
+                band[c.signal] = [c.min, c.max]
+        out["target_band"] = band
+        return out
+
+    def summary(self) -> dict:
+        """Totals for the session report."""
+        scores = [r.score for r in self.reps]
+        out = {"reps": len(self.reps), "holds": len(self.holds)}
+        if scores:
+            out["avg_score"] = round(sum(scores) / len(scores), 1)
+        if self.holds:
+            out["longest_hold_s"] = round(max(h.duration_s for h in self.holds), 2)
+            out["total_hold_s"] = round(sum(h.duration_s for h in self.holds), 2)
+        if self.spec.kind == "rate":
+            out["rate_per_min"] = self.rate_per_min()
+        return out
+
+    def rate_per_min(self) -> float | None:
+        ends = [r.end_s for r in self.reps[-8:]]
+        if len(ends) < 2 or ends[-1] <= ends[0]:
+            return None
+        return round(60.0 * (len(ends) - 1) / (ends[-1] - ends[0]), 1)
+
+    # --- side ---------------------------------------------------------------------------------------
+    def _fixed_side(self) -> str | None:
+        return self.spec.side if self.spec.side in SIDES else None
+
+    def _choose_side(self, geo: BodyGeometry) -> None:
+        """For ``auto``: the side of the movement in progress, else the side nearer the camera."""
+        if self.spec.side in SIDES or not geo.present:
+            return
+        if self._lead in SIDES:
+            self._side = self._lead
+        elif self.spec.side in ("auto", "both", "alternating"):
+            self._side = geo.near_side
+
+    def _lead_counter(self) -> RepCounter | None:
+        if not self.counters:
+            return None
+        if self._lead in self.counters:
+            return self.counters[self._lead]
+        return self.counters.get(self._side) or next(iter(self.counters.values()))
+
+    def _rep_value(self, side: str) -> float:
+        """The repetition signal for one counter: per side, or combined for both / alternating sides."""
+        name = self.spec.rep.signal
+        vals = self.bank.values[name]
+        if not self.bank.sided[name]:
+            return vals.get(None, math.nan)
+        if side in SIDES:
+            return vals.get(side, math.nan)
+        if self.spec.side in SIDES:
+            return vals.get(self.spec.side, math.nan)
+        found = [vals[s] for s in SIDES if self.bank.trust[name].get(s) and math.isfinite(vals.get(s, math.nan))]
+        if not found:
+            return math.nan
+        if self.spec.side == "alternating":
+            return max(found) if self.spec.rep.rising else min(found)
+        return sum(found) / len(found)
+
+    # --- state --------------------------------------------------------------------------------------
+    def _key_signals(self) -> list[str]:
+        if self.spec.rep:
+            return [self.spec.rep.signal]
+        return [c.signal for c in self.spec.hold.conditions]
+
+    def _assess(self, geo: BodyGeometry) -> tuple[str, str]:
+        self._ready = False  # in view, in position and facing the camera as needed (the counters may run)
+        if not geo.present:
+            return "out_of_view", "step into view"
+        for name in self._key_signals():
+            trust = self.bank.trust[name]
+            if not any(trust.values()):
+                spec = self.spec.signals[name]
+                missing = [i for i in signal_landmarks(spec, self._side) if not geo.in_frame[i]]
+                if missing:
+                    return "out_of_view", "move so that your whole body is in view"
+                return "out_of_view", "make sure the camera can see the moving limb"
+        moving = any(c.in_movement for c in self.counters.values())
+        if not moving and (self.hold_timer is None or not self.hold_timer.holding):
+            want_lying = self.lying
+            if geo.posture == "unknown":
+                return "out_of_view", "step into view"
+            if (geo.posture == "lying") != want_lying:
+                return "get_into_position", POSITION_MESSAGES[self.spec.position]
+            view = self.spec.camera.view
+            if self.spec.camera.strict and view != "any" and geo.view != view:
+                return "adjust_camera", VIEW_MESSAGES[(view, want_lying)]
+        self._ready = True
+        if not moving and (self.hold_timer is None or not self.hold_timer.holding):
+            if self.counters and all(c.state == "unknown" for c in self.counters.values()):
+                return "get_into_position", f"get into the starting position: {self.spec.instructions[0]}"
+        return "active", ""
+
+    def _set_state(self, t: float, state: str, message: str, events: list[Event]) -> None:
+        if (state, message) == (self.state, self.message):
+            self._candidate = None
+            return
+        if not self.state:  # first frame
+            self.state, self.message = state, message
+            events.append(StateChanged(t, state, message))
+            return
+        if self._candidate != (state, message):
+            self._candidate, self._candidate_since = (state, message), t
+        if t - self._candidate_since >= STATE_DEBOUNCE_S or state == "active":
+            self.state, self.message = state, message
+            self._candidate = None
+            events.append(StateChanged(t, state, message))
+
+    # --- repetitions --------------------------------------------------------------------------------
+    def _update_reps(self, t: float, active: bool, events: list[Event]) -> None:
+        for side, counter in self.counters.items():
+            value = self._rep_value(side) if self._ready or counter.in_movement else math.nan
+            was_moving = counter.in_movement
+            rep = counter.update(t, value)
+            if not was_moving and counter.in_movement and self._lead is None:
+                self._start_movement(side)
+            if rep is None:
+                continue
+            was_lead = side == self._lead
+            if was_lead:
+                moving = [s for s, c in self.counters.items() if c.in_movement and s != side]
+                self._lead = moving[0] if moving else None
+                self._target_since = None
+            duplicate = bool(self.reps) and rep.start_s < self.reps[-1].end_s  # same movement seen on both sides
+            if (rep.counted and not duplicate) or (not rep.counted and was_lead):
+                self._finish_rep(rep, side, events)
+        counter = self._lead_counter()
+        if counter is not None and counter.state in ("target", "returning") and self._lead is not None:
+            if self._target_since is None:
+                self._target_since = t
+            hold_s = self.spec.rep.hold_s
+            if hold_s > 0 and t - self._last_progress >= PROGRESS_STEP_S:
+                self._last_progress = t
+                events.append(HoldProgress(t, round(t - self._target_since, 2), hold_s))
+
+    def _start_movement(self, side: str) -> None:
+        self._lead = side
+        self._rep_side = side if side in SIDES else self._alternating_side()
+        for r in self.rules:
+            r.reset()
+        self._flagged.clear()
+
+    def _alternating_side(self) -> str | None:
+        if self.spec.side != "alternating":
+            return self._side
+        name = self.spec.rep.signal
+        vals = {s: self.bank.values[name].get(s, math.nan) for s in SIDES}
+        vals = {s: v for s, v in vals.items() if math.isfinite(v)}
+        if not vals:
+            return None
+        pick = max if self.spec.rep.rising else min
+        return pick(vals, key=vals.get)
+
+    def _finish_rep(self, rep: Rep, side: str | None, events: list[Event]) -> None:
+        spec = self.spec.rep
+        side = side if side in SIDES else self._rep_side
+        faults = [r.spec for r in self.rules if r.close() or r.faulted]
+        for r in self.rules:
+            if r.spec.check == "reach" and r.faulted and r.spec.when != "hold":
+                self._warn(rep.end_s, r, events)
+        if not rep.counted:
+            if rep.reason == "target not reached" and rep.range >= 0.5 * abs(spec.target - spec.rest):
+                if self.limiter.allow("partial_rep", rep.end_s):
+                    events.append(FormWarning(rep.end_s, "partial_rep", "a little further next time", "info"))
+            return
+        held = 0.0
+        if spec.hold_s > 0:
+            band = spec.hold_band if spec.hold_band is not None else HOLD_BAND * rep.range
+            start, end = rep.plateau(band)
+            held = end - start
+            if held >= 0.5:
+                hold = HoldCompleted(rep.end_s, start, end, round(held, 2), spec.hold_s,
+                                     tuple(r.id for r in faults if r.when in ("target", "hold")))
+                self.holds.append(hold)
+                events.append(hold)
+        unit = "°" if self.spec.signals[spec.signal].kind == "angle" else ""
+        score, parts = score_rep(rep, spec, faults, held, unit)
+        event = RepCompleted(rep.end_s, len(self.reps) + 1, rep.start_s, rep.end_s, rep.range,
+                             rep.duration_s, score, tuple(r.id for r in faults), parts, side)
+        self.reps.append(event)
+        events.append(event)
+
+    # --- holds --------------------------------------------------------------------------------------
+    def _hold_ok(self) -> bool | None:
+        for c in self.spec.hold.conditions:
+            v = self.bank.value(c.signal, self._side)
+            if not math.isfinite(v):
+                return None
+            if not in_range(v, c.min, c.max):
+                return False
+        for r in self.rules:
+            if r.spec.severity == "error" and r.spec.check == "keep" and r.faulted:
+                return False
+        return True
+
+    def _update_hold(self, t: float, active: bool, events: list[Event]) -> None:
+        timer = self.hold_timer
+        if self.spec.kind != "hold":
+            return
+        was = timer.holding
+        ok = self._hold_ok() if active else (None if self.state == "out_of_view" else False)
+        hold = timer.update(t, ok)
+        if not was and timer.holding:
+            for r in self.rules:
+                r.reset()
+            self._flagged.clear()
+        if timer.holding:
+            self._update_rules(t, "hold", events)
+            if t - self._last_progress >= PROGRESS_STEP_S:
+                self._last_progress = t
+                events.append(HoldProgress(t, round(timer.held_s(t), 2), self.spec.hold_target_s))
+        if hold is not None:
+            events.append(self._hold_completed(t, hold.start_s, hold.end_s))
+
+    def _hold_completed(self, t: float, start: float, end: float) -> HoldCompleted:
+        faults = tuple(r.spec.id for r in self.rules if r.close() or r.faulted)
+        for r in self.rules:
+            r.reset()
+        hold = HoldCompleted(t, start, end, round(end - start, 2), self.spec.hold_target_s, faults)
+        self.holds.append(hold)
+        return hold
+
+    # --- rules --------------------------------------------------------------------------------------
+    def _rule_phase(self) -> str:
+        counter = self._lead_counter()
+        if counter is None or self._lead is None:
+            return "rest"
+        return "target" if counter.state in ("target", "returning") else "moving"
+
+    def _update_rules(self, t: float, phase: str, events: list[Event]) -> None:
+        side = self._rep_side or self._side
+        for r in self.rules:
+            when = r.spec.when
+            applies = (when == "always" or when == phase or (when == "moving" and phase == "target")
+                       or (when == "hold" and phase == "target"))
+            if not applies or not all(self._holds(c, side) for c in r.spec.during):
+                continue
+            if r.update(t, self.bank.value(r.spec.signal, side)):
+                self._warn(t, r, events)
+
+    def _holds(self, c, side: str | None) -> bool:
+        v = self.bank.value(c.signal, side)
+        return math.isfinite(v) and in_range(v, c.min, c.max)
+
+    def _warn(self, t: float, rule: RuleState, events: list[Event]) -> None:
+        if self.limiter.allow(rule.spec.id, t):
+            spec = self.spec.signals[rule.spec.signal]
+            self._flagged = set(signal_landmarks(spec, self._rep_side or self._side))
+            events.append(FormWarning(t, rule.spec.id, rule.spec.message, rule.spec.severity))
+
+    # --- series -------------------------------------------------------------------------------------
+    def _sample(self, t: float) -> None:
+        if t < self._next_sample:
+            return
+        self._next_sample = t + SERIES_STEP_S
+        self._series["t"].append(round(t, 3))
+        side = self._rep_side or self._side
+        for n in self.spec.signals:
+            self._series[n].append(_round(self.bank.value(n, side)))
+
+
+def _round(v: float) -> float | None:
+    return round(v, 1) if math.isfinite(v) else None

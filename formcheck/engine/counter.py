@@ -1,0 +1,165 @@
+"""Repetition state machine with hysteresis, minimum range of motion and minimum duration."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Rep:
+    """One finished movement (counted or not). Values are in the signal's own unit."""
+
+    start_s: float
+    end_s: float
+    baseline: float  # signal at rest before the movement
+    extreme: float  # furthest value reached towards the target
+    extreme_s: float
+    counted: bool
+    reason: str = ""  # why it was not counted ("too small", "too quick", ...)
+    trace: list[tuple[float, float]] = field(default_factory=list)  # (t, value) during the movement
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+    @property
+    def range(self) -> float:
+        return abs(self.extreme - self.baseline)
+
+    def plateau(self, band: float) -> tuple[float, float]:
+        """(start, end) of the longest time the signal stayed within ``band`` of its extreme (a hold at the target)."""
+        best = (self.extreme_s, self.extreme_s)
+        start = None
+        for t, v in self.trace:
+            if abs(v - self.extreme) <= band:
+                start = t if start is None else start
+                if t - start > best[1] - best[0]:
+                    best = (start, t)
+            else:
+                start = None
+        return best
+
+
+class RepCounter:
+    """Counts movements of a signal from ``rest`` to ``target`` and back.
+
+    States: ``unknown`` (rest not seen yet: the person is getting into position), ``rest``, ``moving``
+    (left rest, target not reached), ``target`` (target reached), ``returning``. Leaving rest needs the signal
+    ``hysteresis`` beyond ``rest``; reaching the target needs ``target``; a repetition ends back at ``rest``
+    and counts when it reached the target, covered ``min_range`` and lasted ``min_duration_s``..``max_duration_s``.
+    A tracking gap longer than ``dropout_s`` abandons the movement in progress.
+    """
+
+    def __init__(
+        self,
+        rest: float,
+        target: float,
+        hysteresis: float = 4.0,
+        min_range: float | None = None,
+        min_duration_s: float = 0.4,
+        max_duration_s: float = 20.0,
+        settle_s: float = 0.3,
+        dropout_s: float = 1.0,
+    ):
+        self.sign = 1.0 if target > rest else -1.0
+        self.rest, self.target = rest * self.sign, target * self.sign  # internally the target is "up"
+        self.hysteresis = hysteresis
+        self.min_range = 0.7 * abs(target - rest) if min_range is None else min_range
+        self.min_duration_s, self.max_duration_s = min_duration_s, max_duration_s
+        self.settle_s, self.dropout_s = settle_s, dropout_s
+        self.reset()
+
+    def reset(self) -> None:
+        self.state = "unknown"
+        self._rest_since: float | None = None
+        self._last_t = -math.inf
+        self._baseline = math.inf
+        self._start = 0.0
+        self._extreme = -math.inf
+        self._extreme_t = 0.0
+        self._trace: list[tuple[float, float]] = []
+        self._rest_exit_t: float | None = None
+
+    @property
+    def at_rest(self) -> bool:
+        return self.state == "rest"
+
+    @property
+    def in_movement(self) -> bool:
+        return self.state in ("moving", "target", "returning")
+
+    @property
+    def progress(self) -> float:
+        """0 at rest .. 1 at the target (for overlays)."""
+        if not self._trace:
+            return 0.0
+        v = self._trace[-1][1]
+        return max(0.0, min(1.0, (v - self.rest) / (self.target - self.rest)))
+
+    def _finish(self, t: float, counted: bool, reason: str = "") -> Rep:
+        rep = Rep(self._start, t, self._baseline * self.sign, self._extreme * self.sign, self._extreme_t,
+                  counted, reason, [(tt, v * self.sign) for tt, v in self._trace])
+        self._trace = []
+        self._baseline = math.inf
+        return rep
+
+    def update(self, t: float, value: float) -> Rep | None:
+        """Feed one sample (NaN when not measurable); returns a finished movement, if any."""
+        if not math.isfinite(value):
+            if self.in_movement and t - self._last_t > self.dropout_s:
+                self.state = "unknown"
+                self._rest_since = None
+                return self._finish(self._last_t, False, "tracking lost")
+            if self.state == "rest" and t - self._last_t > self.dropout_s:
+                self.state, self._rest_since = "unknown", None
+            return None
+        self._last_t = t
+        v = value * self.sign
+        if self.state == "unknown":
+            if v <= self.rest:
+                self._rest_since = t if self._rest_since is None else self._rest_since
+                if t - self._rest_since >= self.settle_s:
+                    self.state = "rest"
+                    self._baseline = v
+                    self._rest_exit_t = t
+            else:
+                self._rest_since = None
+            return None
+        if self.state == "rest":
+            self._baseline = min(self._baseline, v)
+            if v <= self.rest:
+                self._rest_exit_t = t
+            elif v > self.rest + self.hysteresis:
+                self.state = "moving"
+                self._start = self._rest_exit_t if self._rest_exit_t is not None else t
+                self._extreme, self._extreme_t = v, t
+                self._trace = [(t, v)]
+            return None
+        self._trace.append((t, v))
+        if v > self._extreme:
+            self._extreme, self._extreme_t = v, t
+        if self.state == "moving" and v >= self.target:
+            self.state = "target"
+        elif self.state == "target" and v < self.target - self.hysteresis:
+            self.state = "returning"
+        elif self.state == "returning" and v >= self.target:
+            self.state = "target"
+        if v <= self.rest:
+            reached = self.state in ("target", "returning")
+            self.state = "rest"
+            self._rest_exit_t = t
+            rep = self._finish(t, False)
+            self._baseline = v
+            if not reached:
+                rep.reason = "target not reached"
+            elif rep.range < self.min_range:
+                rep.reason = "range of motion too small"
+            elif rep.duration_s < self.min_duration_s:
+                rep.reason = "too quick"
+            elif rep.duration_s > self.max_duration_s:
+                rep.reason = "too slow"
+            else:
+                rep.counted = True
+            return rep
+        return None

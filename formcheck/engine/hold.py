@@ -1,0 +1,62 @@
+"""Hold timer: runs while the target pose is held, tolerating brief breaks and tracking dropouts."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Hold:
+    start_s: float
+    end_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+class HoldTimer:
+    """Feed ``update(t, ok)`` per frame: ``ok`` True (pose held), False (not held) or None (not measurable).
+
+    A hold starts at the first held frame and ends at the last held frame before a break longer than
+    ``dropout_s``; breaks up to ``dropout_s`` (a wobble, a lost frame) are bridged and count as held time.
+    Holds shorter than ``min_hold_s`` are not reported.
+    """
+
+    def __init__(self, dropout_s: float = 1.0, min_hold_s: float = 1.5):
+        self.dropout_s, self.min_hold_s = dropout_s, min_hold_s
+        self.reset()
+
+    def reset(self) -> None:
+        self.start: float | None = None
+        self.last_ok = -math.inf
+
+    @property
+    def holding(self) -> bool:
+        return self.start is not None
+
+    def held_s(self, t: float) -> float:
+        if self.start is None:
+            return 0.0
+        return self.last_ok - self.start
+
+    def update(self, t: float, ok: bool | None) -> Hold | None:
+        """Returns the finished hold when one ends on this frame."""
+        if ok:
+            if self.start is None:
+                self.start = t
+            self.last_ok = t
+            return None
+        if self.start is not None and t - self.last_ok > self.dropout_s:
+            return self._end()
+        return None
+
+    def finish(self, t: float) -> Hold | None:
+        """The stream ended: close the hold in progress."""
+        return self._end() if self.start is not None else None
+
+    def _end(self) -> Hold | None:
+        hold = Hold(self.start, self.last_ok)
+        self.start = None
+        return hold if hold.duration_s >= self.min_hold_s else None

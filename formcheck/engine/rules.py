@@ -1,0 +1,94 @@
+"""Form rules evaluated on signals, and the rate limiter that keeps live feedback calm."""
+
+from __future__ import annotations
+
+import math
+
+from formcheck.engine.spec import RuleSpec
+
+SEVERITY_PENALTY = {"info": 5.0, "warning": 20.0, "error": 40.0}
+
+
+def in_range(value: float, lo: float | None, hi: float | None) -> bool:
+    return (lo is None or value >= lo) and (hi is None or value <= hi)
+
+
+class RuleState:
+    """Tracks one rule over a repetition or hold.
+
+    ``keep`` rules fault once the signal stays out of range for ``min_duration_s``; ``reach`` rules keep the
+    best value seen and fault at the end when it never got into range."""
+
+    def __init__(self, spec: RuleSpec):
+        self.spec = spec
+        self.reset()
+
+    def reset(self) -> None:
+        self._bad_since: float | None = None
+        self.faulted = False
+        self.best = math.nan
+        self.worst = math.nan
+
+    def _better(self, a: float, b: float) -> bool:
+        """``a`` is closer to the allowed range than ``b``."""
+        if math.isnan(b):
+            return True
+        lo, hi = self.spec.min, self.spec.max
+        if lo is not None and hi is None:
+            return a > b
+        if hi is not None and lo is None:
+            return a < b
+        mid = (lo + hi) / 2
+        return abs(a - mid) < abs(b - mid)
+
+    def update(self, t: float, value: float) -> bool:
+        """Feed a value during the rule's phase; True when a ``keep`` rule has just become a fault."""
+        if not math.isfinite(value):
+            return False
+        if self._better(value, self.best):
+            self.best = value
+        if math.isnan(self.worst) or self._better(self.worst, value):
+            self.worst = value
+        if self.spec.check != "keep":
+            return False
+        if in_range(value, self.spec.min, self.spec.max):
+            self._bad_since = None
+            return False
+        if self._bad_since is None:
+            self._bad_since = t
+        if not self.faulted and t - self._bad_since >= self.spec.min_duration_s:
+            self.faulted = True
+            return True
+        return False
+
+    def close(self) -> bool:
+        """End of the repetition / hold: True when a ``reach`` rule was never satisfied."""
+        spec = self.spec
+        if spec.check == "reach" and math.isfinite(self.best) and not in_range(self.best, spec.min, spec.max):
+            self.faulted = True
+            return True
+        return False
+
+
+class WarningLimiter:
+    """One warning at a time: at least ``gap_s`` between any two, and ``cooldown_s`` before the same rule again."""
+
+    def __init__(self, gap_s: float = 3.0, cooldown_s: float = 12.0):
+        self.gap_s, self.cooldown_s = gap_s, cooldown_s
+        self.reset()
+
+    def reset(self) -> None:
+        self._last_any = -math.inf
+        self._last: dict[str, float] = {}
+        self.current: str | None = None
+        self.current_until = -math.inf
+
+    def allow(self, rule: str, t: float) -> bool:
+        if t - self._last_any < self.gap_s or t - self._last.get(rule, -math.inf) < self.cooldown_s:
+            return False
+        self._last_any = self._last[rule] = t
+        self.current, self.current_until = rule, t + self.gap_s
+        return True
+
+    def active(self, t: float) -> str | None:
+        return self.current if t < self.current_until else None

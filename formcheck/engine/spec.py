@@ -1,0 +1,267 @@
+"""The exercise spec schema (pydantic) and the catalog loader, with error messages written for a therapist."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from formcheck.geometry import is_point_name
+
+CATALOG_DIR = Path(__file__).resolve().parents[1] / "exercises"
+
+Position = Literal["standing", "supine", "side-lying", "seated", "prone", "quadruped", "kneeling"]
+View = Literal["side", "front", "any"]
+
+
+class SpecError(ValueError):
+    """An exercise spec is missing or invalid; the message says which file and what to fix."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SignalSpec(_Strict):
+    """One measured quantity. Exactly one of ``angle`` (3 points, degrees at the middle one), ``incline``
+    (2 points, angle of the segment from straight up, degrees), ``height`` (2 points: how far the second
+    is above the first, torso lengths) or ``distance`` (2 points, torso lengths)."""
+
+    angle: tuple[str, str, str] | None = None
+    incline: tuple[str, str] | None = None
+    height: tuple[str, str] | None = None
+    distance: tuple[str, str] | None = None
+    space: Literal["image", "world"] = "image"
+    side: Literal["left", "right"] | None = None  # fixed side, overriding the exercise's
+    doc: str = ""
+
+    @model_validator(mode="after")
+    def _one_measure(self) -> SignalSpec:
+        given = [k for k in ("angle", "incline", "height", "distance") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("a signal needs exactly one of angle, incline, height, distance")
+        for name in getattr(self, given[0]):
+            if not is_point_name(name):
+                raise ValueError(f"unknown body point {name!r} (e.g. knee, other_knee, left_wrist, mid_hip, nose)")
+        if self.space == "world" and given[0] == "height":
+            raise ValueError("height is measured in the image only (space: image)")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in ("angle", "incline", "height", "distance") if getattr(self, k) is not None)
+
+    @property
+    def points(self) -> tuple[str, ...]:
+        return getattr(self, self.kind)
+
+
+class RepSpec(_Strict):
+    """A repetition: ``signal`` leaves its ``rest`` value, passes ``target`` and comes back past ``rest``."""
+
+    signal: str
+    rest: float
+    target: float
+    hysteresis: float = Field(4.0, ge=0)
+    min_range: float | None = Field(None, ge=0)  # default: 70% of |rest - target|
+    min_duration_s: float = Field(0.4, ge=0)
+    max_duration_s: float = Field(20.0, gt=0)
+    tempo_s: tuple[float, float] = (1.0, 6.0)  # comfortable duration of one repetition, for the score
+    hold_s: float = Field(0.0, ge=0)  # hold at the target position (e.g. 3 s at the top of a leg raise)
+    hold_band: float | None = Field(None, ge=0)  # within this of the rep's extreme counts as holding
+    doc: str = ""
+
+    @model_validator(mode="after")
+    def _distinct(self) -> RepSpec:
+        if abs(self.rest - self.target) <= 2 * self.hysteresis:
+            raise ValueError("rest and target must differ by more than twice the hysteresis")
+        return self
+
+    @property
+    def rising(self) -> bool:
+        return self.target > self.rest
+
+
+class Condition(_Strict):
+    """A signal within [min, max] (either bound may be left out)."""
+
+    signal: str
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Condition:
+        if self.min is None and self.max is None:
+            raise ValueError(f"condition on {self.signal!r} needs min or max")
+        return self
+
+
+class HoldSpec(_Strict):
+    """A hold: every condition true. Breaks shorter than ``dropout_s`` (tracking or form) do not end it."""
+
+    conditions: list[Condition] = Field(min_length=1)
+    dropout_s: float = Field(1.0, ge=0)
+    min_hold_s: float = Field(1.5, ge=0)
+    doc: str = ""
+
+
+class RuleSpec(_Strict):
+    """A form rule: ``keep`` the signal in [min, max] (fault after ``min_duration_s`` outside), or ``reach`` it at
+    least once per repetition / hold (fault when the best value stays short)."""
+
+    id: str
+    message: str
+    severity: Literal["info", "warning", "error"] = "warning"
+    signal: str
+    min: float | None = None
+    max: float | None = None
+    check: Literal["keep", "reach"] = "keep"
+    when: Literal["always", "moving", "target", "hold"] = "moving"
+    during: list[Condition] = []  # checked only on frames where these hold too
+    min_duration_s: float = Field(0.3, ge=0)
+    doc: str = ""
+
+    @model_validator(mode="after")
+    def _bounded(self) -> RuleSpec:
+        if self.min is None and self.max is None:
+            raise ValueError(f"rule {self.id!r} needs min or max")
+        return self
+
+
+class Targets(_Strict):
+    reps: int | None = Field(None, ge=1)
+    sets: int = Field(1, ge=1)
+    hold_s: float | None = Field(None, gt=0)
+    rest_s: float = Field(30.0, ge=0)
+    rate_per_min: float | None = Field(None, gt=0)
+
+
+class Camera(_Strict):
+    view: View = "side"
+    strict: bool = False  # wrong view blocks counting (else: a calm hint)
+    hint: str = ""
+
+
+class ExerciseSpec(_Strict):
+    """One catalog exercise."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: str
+    level: Literal["initial", "intermediate", "advanced", "other"]
+    position: Position
+    camera: Camera
+    instructions: list[str] = Field(min_length=1)
+    kind: Literal["reps", "hold", "rate"]
+    side: Literal["left", "right", "both", "alternating", "auto"] = "auto"
+    signals: dict[str, SignalSpec] = Field(min_length=1)
+    rep: RepSpec | None = None
+    hold: HoldSpec | None = None
+    rules: list[RuleSpec] = []
+    targets: Targets
+    doc: str = ""  # what counts as a repetition / hold
+
+    @field_validator("instructions")
+    @classmethod
+    def _short(cls, v: list[str]) -> list[str]:
+        if len(v) > 5:
+            raise ValueError("keep instructions to at most 5 short lines")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ExerciseSpec:
+        if self.kind in ("reps", "rate") and self.rep is None:
+            raise ValueError(f"kind {self.kind!r} needs a 'rep' section")
+        if self.kind == "hold" and self.hold is None:
+            raise ValueError("kind 'hold' needs a 'hold' section")
+        used = []
+        if self.rep:
+            used.append(("rep", self.rep.signal))
+        if self.hold:
+            used += [("hold condition", c.signal) for c in self.hold.conditions]
+        used += [(f"rule {r.id!r}", r.signal) for r in self.rules]
+        used += [(f"rule {r.id!r} (during)", c.signal) for r in self.rules for c in r.during]
+        for where, name in used:
+            if name not in self.signals:
+                raise ValueError(f"{where} uses signal {name!r}, which is not defined in 'signals' "
+                                 f"(defined: {', '.join(self.signals)})")
+        ids = [r.id for r in self.rules]
+        if len(ids) != len(set(ids)):
+            raise ValueError("rule ids must be unique")
+        return self
+
+    @property
+    def hold_target_s(self) -> float:
+        if self.targets.hold_s:
+            return self.targets.hold_s
+        return self.rep.hold_s if self.rep else 0.0
+
+
+def _format_errors(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (check the spelling)"
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        lines.append(f"  {where}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_spec(data: object, origin: str = "spec") -> ExerciseSpec:
+    """Validate a spec from already parsed YAML/TOML data."""
+    if not isinstance(data, dict):
+        raise SpecError(f"{origin}: an exercise spec must be a mapping of fields (id, name, kind, ...)")
+    try:
+        return ExerciseSpec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(f"{origin} is not a valid exercise spec:\n{_format_errors(exc)}") from None
+
+
+def load_spec_file(path: str | Path) -> ExerciseSpec:
+    """Load and validate a spec file (``.yaml``, ``.yml`` or ``.toml``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"exercise spec file {path} does not exist")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix == ".toml":
+            import tomllib
+
+            data = tomllib.loads(text)
+        else:
+            data = yaml.safe_load(text)
+    except (yaml.YAMLError, ValueError) as exc:
+        raise SpecError(f"{path.name} cannot be read as {path.suffix[1:].upper()}: {exc}") from None
+    return parse_spec(data, path.name)
+
+
+def catalog_files() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(CATALOG_DIR.glob("*.yaml"))}
+
+
+def list_exercises() -> list[str]:
+    """Ids of the catalog's exercises, sorted."""
+    return sorted(catalog_files())
+
+
+_CACHE: dict[str, ExerciseSpec] = {}
+
+
+def load_spec(exercise_id: str) -> ExerciseSpec:
+    """The catalog spec for an id (or a path to a spec file). Unknown id -> ``KeyError`` listing the catalog."""
+    if exercise_id.endswith((".yaml", ".yml", ".toml")) or "/" in exercise_id:
+        return load_spec_file(exercise_id)
+    if exercise_id not in _CACHE:
+        files = catalog_files()
+        if exercise_id not in files:
+            raise KeyError(f"unknown exercise {exercise_id!r}; choose one of: {', '.join(sorted(files))}, "
+                           "or 'auto', or a path to a spec file")
+        spec = load_spec_file(files[exercise_id])
+        if spec.id != exercise_id:
+            raise SpecError(f"{files[exercise_id].name}: id {spec.id!r} must match the file name")
+        _CACHE[exercise_id] = spec
+    return _CACHE[exercise_id]
