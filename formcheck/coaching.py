@@ -28,7 +28,7 @@ from formcheck.report import SessionReport
 
 PAIN_LOCATIONS = ("lower back", "upper back or neck", "hip or buttock", "left leg", "right leg", "somewhere else")
 CLINICIAN_ADVICE = (
-    "Please stop exercising for today and talk to your physiotherapist or doctor before you continue. "
+    "Please stop exercising for today and see a clinician (your physiotherapist or doctor) before you continue. "
     "Get urgent help if pain spreads down a leg with numbness or weakness, or if bladder or bowel control changes."
 )
 CUE_SHOW_S = 3.0

@@ -346,9 +346,9 @@ def _pain(canvas, lay: Layout, view: HudView) -> None:
 
 
 def _summary(canvas, lay: Layout, view: HudView) -> None:
-    ended = {"pain": "stopped for pain", "quit": "ended early", "interrupted": "the camera stopped"}.get(
-        view.ended_by, "complete")
-    blocks: list[tuple[str, float, tuple, int]] = [(f"Session {ended}", lay.large, WHITE, lay.thick + 1)]
+    ended = {"pain": "Session stopped for pain", "quit": "Session ended early", "interrupted": "Camera stopped",
+             "source ended": "Video ended", "window closed": "Session ended"}.get(view.ended_by, "Session complete")
+    blocks: list[tuple[str, float, tuple, int]] = [(ended, lay.large, WHITE, lay.thick + 1)]
     for row in view.summary[:9]:
         blocks.append((_summary_line(row), lay.normal * 0.85, WHITE if row["sets_done"] else GREY, 1))
     if view.notice:
