@@ -1,0 +1,347 @@
+// Exercise in the browser: webcam -> JPEG frames -> WebSocket /api/live; the replies drive the skeleton,
+// the count, the hold ring and the cues drawn over the video. One frame in flight at a time, so a slow
+// server lowers the frame rate instead of building a queue.
+import { api, el, listOf, pretty, runPage, showError, textOf } from "./api.js";
+import { drawSkeleton } from "./skeleton.js";
+
+const params = new URLSearchParams(location.search);
+const exerciseParam = params.get("exercise");
+const programmeParam = params.get("programme");
+const MAX_SIDE = 640; // frames sent are at most this many pixels on their long side
+const MIN_INTERVAL_MS = 1000 / 15; // at most 15 frames per second
+const REPLY_TIMEOUT_MS = 5000;
+
+const $ = (id) => document.getElementById(id);
+const video = $("camera");
+const overlay = $("overlay");
+const ctx = overlay.getContext("2d");
+const grab = document.createElement("canvas");
+const ui = {
+  count: $("rep-count"), target: $("rep-target"), holdBox: $("hold-box"), ring: $("hold-ring"), holdText: $("hold-text"),
+  cue: $("cue"), state: $("state-msg"), conn: $("conn"), start: $("start"), stop: $("stop"), next: $("next"),
+  pain: $("pain"), title: $("exercise-title"), setInfo: $("set-info"),
+};
+
+let catalog = new Map();
+let stream = null;
+let ws = null;
+let running = false;
+let paused = false;
+let inFlight = false;
+let lastSend = 0;
+let sentAt = 0;
+let t0 = 0;
+let sessionId = null;
+let repCount = 0;
+let cueUntil = 0;
+let currentExercise = exerciseParam;
+let ended = false;
+let frames = 0;
+let fpsStart = 0;
+
+function setState(text) {
+  ui.state.textContent = text;
+  ui.state.hidden = !text;
+}
+
+function showCue(text, seconds = 3) {
+  if (!text) return;
+  ui.cue.textContent = text;
+  ui.cue.hidden = false;
+  cueUntil = performance.now() + seconds * 1000;
+}
+
+function showHowTo(exerciseId) {
+  const spec = catalog.get(exerciseId);
+  if (!spec) return;
+  ui.title.textContent = spec.name || pretty(exerciseId);
+  const how = spec.instructions || spec.how_to || "";
+  $("how-to-text").replaceChildren(
+    ...(Array.isArray(how) ? [el("ol", {}, how.map((h) => el("li", {}, h)))] : [el("p", {}, how)]),
+  );
+  $("camera-text").textContent = textOf(spec.camera);
+}
+
+async function openCamera() {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    throw new Error("This browser cannot use a camera here. Open the page over https (or on this computer).");
+  }
+  try {
+    return await navigator.mediaDevices.getUserMedia({
+      video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: "user" },
+      audio: false,
+    });
+  } catch (err) {
+    if (err.name === "NotAllowedError") throw new Error("The camera was not allowed. Allow it in the browser's address bar and press Start again.");
+    if (err.name === "NotFoundError" || err.name === "OverconstrainedError") throw new Error("No camera was found. Connect a camera, or upload a video instead.");
+    if (err.name === "NotReadableError") throw new Error("The camera is busy in another program. Close it there and press Start again.");
+    throw new Error(`The camera could not be opened (${err.message || err.name}).`);
+  }
+}
+
+function liveUrl() {
+  const q = new URLSearchParams();
+  if (programmeParam) q.set("programme", programmeParam);
+  else q.set("exercise", exerciseParam || "auto");
+  return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/live?${q}`;
+}
+
+async function start() {
+  document.getElementById("page-error").hidden = true;
+  ui.start.disabled = true;
+  ended = false;
+  try {
+    stream = await openCamera();
+    video.srcObject = stream;
+    await video.play();
+  } catch (err) {
+    ui.start.disabled = false;
+    showError(err);
+    setState("");
+    return;
+  }
+  overlay.width = video.videoWidth;
+  overlay.height = video.videoHeight;
+  const scale = Math.min(1, MAX_SIDE / Math.max(video.videoWidth, video.videoHeight));
+  grab.width = Math.round(video.videoWidth * scale);
+  grab.height = Math.round(video.videoHeight * scale);
+  setState("Connecting…");
+  ws = new WebSocket(liveUrl());
+  ws.binaryType = "arraybuffer";
+  ws.addEventListener("open", () => {
+    running = true;
+    t0 = performance.now();
+    fpsStart = t0;
+    frames = 0;
+    ui.stop.disabled = false;
+    ui.next.hidden = !programmeParam;
+    setState("Get into position");
+    pump();
+  });
+  ws.addEventListener("message", (e) => typeof e.data === "string" && handle(JSON.parse(e.data)));
+  ws.addEventListener("close", (e) => {
+    running = false;
+    if (!ended) {
+      const why = e.code === 1008 || e.code === 4401 ? "You are logged out; log in again." : e.reason || "The connection to the server closed.";
+      showError(new Error(why));
+      finishUi();
+    }
+  });
+  ws.addEventListener("error", () => ui.conn.textContent = "Connection problem.");
+}
+
+function pump() {
+  if (!running || paused || inFlight || !ws || ws.readyState !== WebSocket.OPEN) return;
+  const now = performance.now();
+  const wait = MIN_INTERVAL_MS - (now - lastSend);
+  if (wait > 0) {
+    setTimeout(pump, wait);
+    return;
+  }
+  if (video.readyState < 2) {
+    setTimeout(pump, 50);
+    return;
+  }
+  inFlight = true;
+  lastSend = now;
+  const g = grab.getContext("2d");
+  g.drawImage(video, 0, 0, grab.width, grab.height);
+  const t = (now - t0) / 1000;
+  grab.toBlob(
+    (blob) => {
+      if (!blob || !running || ws.readyState !== WebSocket.OPEN) {
+        inFlight = false;
+        return;
+      }
+      ws.send(JSON.stringify({ type: "frame_time", t }));
+      ws.send(blob);
+      sentAt = performance.now();
+      setTimeout(() => {
+        if (inFlight && performance.now() - sentAt >= REPLY_TIMEOUT_MS) {
+          inFlight = false;
+          ui.conn.textContent = "The server is slow to answer…";
+          pump();
+        }
+      }, REPLY_TIMEOUT_MS);
+    },
+    "image/jpeg",
+    0.75,
+  );
+}
+
+function handle(msg) {
+  switch (msg.type) {
+    case "session":
+      sessionId = msg.session_id;
+      break;
+    case "frame":
+      inFlight = false;
+      onFrame(msg);
+      pump();
+      break;
+    case "summary":
+      showSummary(msg.report || {});
+      break;
+    case "error":
+      showError(new Error(msg.detail || msg.message || "The server reported an error."));
+      break;
+    default:
+      break;
+  }
+}
+
+function onFrame(msg) {
+  frames += 1;
+  const elapsed = (performance.now() - fpsStart) / 1000;
+  if (elapsed > 2) ui.conn.textContent = `${(frames / elapsed).toFixed(1)} frames per second analysed`;
+  const snap = msg.snapshot || {};
+  const flagged = new Set((snap.flagged_joints || []).filter(Number.isInteger));
+  drawSkeleton(ctx, msg.landmarks, flagged);
+  for (const ev of msg.events || []) {
+    if (ev.type === "rep") repCount = ev.index ?? repCount + 1;
+    else if (ev.type === "warning") showCue(ev.message);
+    else if (ev.type === "state" && ev.message) setState(ev.message);
+  }
+  if (snap.exercise && snap.exercise !== currentExercise) {
+    currentExercise = snap.exercise;
+    showHowTo(currentExercise);
+    repCount = 0;
+  }
+  if (snap.name) ui.title.textContent = snap.name;
+  const count = Number.isInteger(snap.reps) ? snap.reps : repCount;
+  if (ui.count.textContent !== String(count)) ui.count.textContent = String(count);
+  ui.target.textContent = snap.target_reps ? `/ ${snap.target_reps}` : "";
+  if (snap.set_index && snap.sets) ui.setInfo.textContent = `Set ${snap.set_index} of ${snap.sets}`;
+  const isHold = snap.kind === "hold" || (snap.hold_target_s ?? 0) > 0;
+  ui.holdBox.hidden = !isHold;
+  if (isHold) {
+    const held = Number(snap.hold_s || 0);
+    const target = Number(snap.hold_target_s || 0);
+    const frac = target > 0 ? Math.min(1, held / target) : 0;
+    ui.ring.setAttribute("stroke-dasharray", `${(100 * frac).toFixed(1)} 100`);
+    ui.holdText.textContent = target ? `${held.toFixed(0)}/${target.toFixed(0)} s` : `${held.toFixed(0)} s`;
+  }
+  if (snap.cue) showCue(snap.cue, 1);
+  if (performance.now() > cueUntil) ui.cue.hidden = true;
+  if (!msg.landmarks) setState("Step into view: the whole body should be seen");
+  else if (snap.message) setState(snap.message);
+  else if (ui.state.textContent.startsWith("Step into view")) setState("");
+}
+
+function stopCamera() {
+  running = false;
+  if (stream) for (const track of stream.getTracks()) track.stop();
+  stream = null;
+  ctx.clearRect(0, 0, overlay.width, overlay.height);
+}
+
+function finishUi() {
+  stopCamera();
+  ui.stop.disabled = true;
+  ui.next.hidden = true;
+  ui.start.disabled = false;
+}
+
+function stop() {
+  if (!ws || ws.readyState !== WebSocket.OPEN) return finishUi();
+  ws.send(JSON.stringify({ type: "stop" }));
+  running = false;
+  ui.stop.disabled = true;
+  setState("Saving the session…");
+  setTimeout(() => {
+    if (!ended) showSummary(null);
+  }, 10000);
+}
+
+function showSummary(report) {
+  ended = true;
+  finishUi();
+  if (ws && ws.readyState === WebSocket.OPEN) ws.close(1000, "done");
+  const box = $("summary");
+  const parts = [];
+  if (report) {
+    const reps = report.rep_count ?? (report.reps || []).length;
+    parts.push(`${reps} ${reps === 1 ? "repetition" : "repetitions"}`);
+    if ((report.holds || []).length) parts.push(`${report.holds.length} holds`);
+    if ((report.warnings || []).length) parts.push(`${report.warnings.length} form tips`);
+    if ((report.pain || []).length) parts.push("pain reported: please rest and tell your therapist if it does not ease");
+  } else {
+    parts.push("The session was stopped.");
+  }
+  $("summary-text").textContent = parts.join(", ");
+  if (sessionId) $("summary-link").href = `/sessions/${sessionId}`;
+  setState("Finished");
+  box.hidden = false;
+  box.focus();
+}
+
+function setUpPainDialog() {
+  const dialog = $("pain-dialog");
+  const rating = $("rating");
+  rating.replaceChildren(
+    ...Array.from({ length: 11 }, (_, i) =>
+      el("label", {}, el("input", { type: "radio", name: "rating", value: i, required: true }), String(i)),
+    ),
+  );
+  ui.pain.addEventListener("click", () => {
+    paused = true;
+    dialog.showModal();
+    rating.querySelector("input").focus();
+  });
+  dialog.addEventListener("close", async () => {
+    const form = $("pain-form");
+    if (dialog.returnValue !== "send") {
+      paused = false;
+      pump();
+      return;
+    }
+    const chosen = form.querySelector("input[name=rating]:checked");
+    const pain = {
+      type: "pain",
+      rating: chosen ? Number(chosen.value) : 5,
+      location: form.location.value,
+      note: form.note.value.trim(),
+    };
+    form.reset();
+    if (ws && ws.readyState === WebSocket.OPEN) {
+      ws.send(JSON.stringify(pain));
+      paused = false;
+      stop();
+    } else if (sessionId) {
+      try {
+        await api(`/api/sessions/${sessionId}/pain`, { method: "POST", body: { ...pain, type: undefined } });
+      } catch (err) {
+        showError(err);
+      }
+    }
+    showCue("Stop exercising and rest. Your therapist will see your pain report.", 30);
+    setState("Stopped because of pain");
+  });
+  // "Go back" must not need a rating; "send" does.
+  $("pain-form").addEventListener("submit", (e) => {
+    if (e.submitter && e.submitter.value === "send" && !$("pain-form").querySelector("input[name=rating]:checked")) {
+      e.preventDefault();
+      rating.querySelector("input").focus();
+      rating.closest("fieldset").classList.add("alert");
+    }
+  });
+}
+
+runPage(async () => {
+  setUpPainDialog();
+  ui.start.addEventListener("click", start);
+  ui.stop.addEventListener("click", stop);
+  ui.next.addEventListener("click", () => ws && ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify({ type: "next" })));
+  if (programmeParam) ui.title.textContent = `Programme: ${pretty(programmeParam)}`;
+  try {
+    const specs = listOf(await api("/api/exercises"), "exercises");
+    catalog = new Map(specs.map((sp) => [sp.id, sp]));
+  } catch {
+    catalog = new Map(); // the how-to text is a nicety; exercising works without it
+  }
+  if (exerciseParam) showHowTo(exerciseParam);
+  window.addEventListener("pagehide", () => {
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "stop" }));
+    stopCamera();
+  });
+});

@@ -1,0 +1,212 @@
+"""The web pages in a real browser (Debian's headless Chromium) against the real server in a subprocess.
+
+No pose model runs here: the session shown is written to the server's database with the store's own API.
+Screenshots go to out/screenshots/.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+from webutil import PASSWORD, browser, log_in, page_errors, require_chromium, running_server, screenshot
+
+from formcheck.events import FormWarning, PainReported, RepCompleted
+from formcheck.store import Store
+
+pytestmark = pytest.mark.browser
+
+
+def _seed_session(server, patient_id: int) -> int:
+    """A stored three-repetition session with a warning, a pain report and a knee-angle series."""
+    store = Store(f"sqlite:///{server.data_dir / 'formcheck.db'}")
+    try:
+        sid = store.start_session(kind="upload", title="wall_squat", patient_id=patient_id, source="seed.mp4")
+        set_id = store.start_set(sid, "wall_squat", target_reps=10)
+        reps = [RepCompleted(t=3.0 + 4 * i, index=i + 1, start_s=1.0 + 4 * i, end_s=3.6 + 4 * i,
+                             range_of_motion=62.0, tempo_s=2.6, score=s, faults=f)
+                for i, (s, f) in enumerate([(92.0, ()), (71.0, ("leaning",)), (88.0, ())])]
+        events = [*reps, FormWarning(t=6.2, rule="leaning", message="keep your back against the wall"),
+                  PainReported(t=11.0, rating=3, location="lower back")]
+        store.add_events(sid, "wall_squat", events, set_id)
+        store.end_set(set_id, 13.0)
+        t = [round(0.1 * i, 2) for i in range(130)]
+        knee = [round(160 - 45 * max(0.0, math.sin(math.pi * (x - 1.0 - 4 * int((x - 1.0) // 4)) / 2.6))
+                      * (1.0 <= x and (x - 1.0) % 4 <= 2.6), 1) for x in t]
+        series = {"t": t, "knee": knee, "trunk": [8.0] * len(t), "target_band": {"knee": [120, 155]}}
+        report = {"exercise": "wall_squat", "duration_s": 13.0, "frames": 390, "frames_with_person": 380,
+                  "notices": [], "summary": {"rep_count": 3}}
+        store.finish_session(sid, report=report, series=series)
+        return sid
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    require_chromium()
+    with running_server(tmp_path_factory.mktemp("web")) as server:
+        patient_id = server.create_patient("therapist", "ada", "Ada Lovelace")
+        server.create_patient("therapist", "bob", "Bob Builder", level="intermediate")
+        session_id = _seed_session(server, patient_id)
+        yield server, patient_id, session_id
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with browser() as b:
+        yield b
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.js_errors = page_errors(page)
+    yield page
+    context.close()
+    assert not page.js_errors, page.js_errors
+
+
+def test_login_roles_logout(site, page):
+    server, _, _ = site
+    page.goto(f"{server.url}/therapist")
+    assert "/login?next=/therapist" in page.url  # no cookie: the login page, then back
+    screenshot(page, "login")
+    page.get_by_label("Username").fill("therapist")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("alert").filter(has_text="Wrong username or password").wait_for()
+    assert "/login" in page.url
+
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").press("Enter")  # keyboard only
+    page.wait_for_url(re.compile(r"/therapist$"))
+    rows = page.locator("#patients-table tbody tr")
+    rows.first.wait_for()
+    assert rows.count() == 2
+    ada = rows.filter(has_text="Ada Lovelace")
+    assert "Initial" in ada.inner_text()
+    assert "pain reported" in ada.inner_text()  # the seeded session has a pain report
+    assert "1 of" in ada.inner_text()  # adherence: one session done this week
+    screenshot(page, "therapist-patients")
+
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(re.compile(r"/login\?bye=1"))
+    assert page.get_by_text("You are logged out").is_visible()
+    page.goto(f"{server.url}/therapist")
+    page.wait_for_url(re.compile(r"/login"))
+
+    log_in(page, server, "ada")
+    page.wait_for_url(re.compile(r"/patient$"))
+    page.locator("#today-items > li").first.wait_for()
+    assert page.locator("#today-items > li").count() >= 1
+    screenshot(page, "patient-today")
+    page.goto(f"{server.url}/therapist")  # a patient asking for a therapist page goes home
+    page.wait_for_url(re.compile(r"/patient$"))
+
+
+def test_session_review(site, page):
+    server, _, session_id = site
+    log_in(page, server, "therapist")
+    page.wait_for_url(re.compile(r"/therapist$"))
+    page.goto(f"{server.url}/sessions/{session_id}")
+    page.locator("#rep-total").wait_for()
+    assert page.locator("#rep-total").inner_text() == "3"
+    assert page.locator(".timeline .tl-item").count() == 5  # 3 reps, 1 warning, 1 pain
+    knee = page.locator("figure.chart").filter(has_text="Knee")
+    assert knee.locator("rect.band").count() == 1
+    assert knee.locator(".rep-label").all_text_contents() == ["#1", "#2", "#3"]
+    table = page.locator("#events-table tbody")
+    assert "keep your back against the wall" in table.inner_text()
+    assert "pain 3/10" in table.inner_text()
+
+    page.get_by_label("Add a note").fill("Good depth; watch the lean on rep 2.")
+    page.get_by_role("button", name="Save note").click()
+    page.locator("#notes").filter(has_text="watch the lean").wait_for()
+    screenshot(page, "therapist-session")
+
+    pdf = page.request.get(f"{server.url}/sessions/{session_id}/report.pdf")
+    assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.body()[:5] == b"%PDF-" and len(pdf.body()) > 5000
+    csv = page.request.get(f"{server.url}/api/sessions/{session_id}/export.csv")
+    assert csv.status == 200 and "keep your back against the wall" in csv.text()
+
+
+def test_other_patients_session_is_hidden(site, page):
+    server, _, session_id = site
+    log_in(page, server, "bob")
+    page.wait_for_url(re.compile(r"/patient$"))
+    page.goto(f"{server.url}/sessions/{session_id}")
+    page.locator("#page-error").filter(has_text="No such session").wait_for()
+    assert page.request.get(f"{server.url}/sessions/{session_id}/report.pdf").status == 404
+
+
+def test_patient_page_trends_and_level(site, page):
+    server, patient_id, _ = site
+    log_in(page, server, "therapist")
+    page.wait_for_url(re.compile(r"/therapist$"))
+    page.get_by_role("link", name="Ada Lovelace").click()
+    page.wait_for_url(re.compile(rf"/therapist/patients/{patient_id}$"))
+    page.locator("#trends figure.chart").first.wait_for()
+    titles = page.locator("#trends figcaption").all_inner_texts()
+    assert "Wall squat: repetitions done vs target" in titles
+    assert "Wall squat: average form score" in titles
+    assert "Wall squat: range of motion" in titles
+    assert any(t.startswith("Pain reports") for t in titles)
+    assert page.locator("#sessions-table tbody tr").count() == 1
+    screenshot(page, "therapist-patient")
+
+    page.get_by_label("Level", exact=True).select_option("intermediate")
+    page.get_by_role("button", name="Save").click()
+    page.locator("#plan-msg").filter(has_text="Saved").wait_for()
+    r = server.api("GET", f"/api/patients/{patient_id}", "therapist")
+    assert r.json()["level"] == "intermediate"
+
+
+def test_programme_editor(site, page):
+    server, _, _ = site
+    log_in(page, server, "therapist")
+    page.wait_for_url(re.compile(r"/therapist$"))
+    page.get_by_role("link", name="Programmes").click()
+    page.locator("#programmes-table tbody tr").first.wait_for()
+    page.get_by_role("link", name="New programme").click()
+    page.get_by_label("Name").fill("Ada week 2")
+    picker = page.get_by_label("Add from the catalog")
+    picker.locator("option").nth(1).wait_for(state="attached")
+    options = picker.locator("option").all()
+    assert len(options) >= 2
+    first, second = (o.get_attribute("value") for o in options[:2])
+    for exercise in (first, second):
+        picker.select_option(exercise)
+        page.get_by_role("button", name="Add", exact=True).click()
+    page.locator("#items-table tbody tr").nth(0).locator("[name=sets]").fill("3")
+    page.locator("#items-table tbody tr").nth(1).get_by_role("button", name=re.compile("^Move .* up$")).click()
+    screenshot(page, "programme-editor")
+    page.get_by_role("button", name="Save programme").click()
+    page.wait_for_url(re.compile(r"/programmes/\d+$"))
+    saved = server.api("GET", page.url.replace(server.url, "/api"), "therapist").json()
+    assert [i["exercise"] for i in saved["items"]] == [second, first]
+    assert saved["items"][1]["sets"] == 3
+
+
+def test_phone_sized_screen(site, chromium):
+    server, patient_id, session_id = site
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        log_in(page, server, "therapist")
+        page.wait_for_url(re.compile(r"/therapist$"))
+        pages = [("/therapist", "#patients-table tbody tr"),
+                 (f"/therapist/patients/{patient_id}", "#trends figure"),
+                 (f"/sessions/{session_id}", "#rep-total")]
+        for path, ready in pages:
+            page.goto(server.url + path)
+            page.locator(ready).first.wait_for()
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 1, f"{path} scrolls sideways by {overflow}px on a phone"
+        screenshot(page, "phone-session")
+    finally:
+        context.close()
