@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import deque
 
 from formcheck.engine.counter import Rep, RepCounter
 from formcheck.engine.hold import HoldTimer
@@ -11,7 +12,7 @@ from formcheck.engine.scoring import score_rep
 from formcheck.engine.signals import SignalBank, signal_landmarks
 from formcheck.engine.spec import ExerciseSpec
 from formcheck.events import Event, FormWarning, HoldCompleted, HoldProgress, RepCompleted, StateChanged
-from formcheck.geometry import SIDES, BodyGeometry
+from formcheck.geometry import OTHER, SIDES, BodyGeometry
 from formcheck.pose import Pose
 
 UPRIGHT_POSITIONS = {"standing", "seated", "kneeling"}
@@ -33,7 +34,28 @@ VIEW_MESSAGES = {
 STATE_DEBOUNCE_S = 0.5
 SERIES_STEP_S = 0.1
 PROGRESS_STEP_S = 0.25
+MOTION_WINDOW_S = 4.0
 HOLD_BAND = 0.3  # a hold at the target: within this fraction of the repetition's range from its extreme
+
+
+class RecentRange:
+    """Range (max - min) of a signal over the last ``window_s`` seconds."""
+
+    def __init__(self, window_s: float):
+        self.window_s = window_s
+        self._items: deque[tuple[float, float]] = deque()
+
+    def add(self, t: float, v: float) -> None:
+        if math.isfinite(v):
+            self._items.append((t, v))
+        while self._items and self._items[0][0] < t - self.window_s:
+            self._items.popleft()
+
+    def range(self) -> float:
+        if not self._items:
+            return 0.0
+        vals = [v for _, v in self._items]
+        return max(vals) - min(vals)
 
 
 class ExerciseAnalyzer:
@@ -77,13 +99,16 @@ class ExerciseAnalyzer:
         self._series: dict[str, list] = {"t": [], **{n: [] for n in self.spec.signals}}
         self._next_sample = 0.0
         self._flagged: set[int] = set()
-        self._hold_faults: set[str] = set()
+        self._motion = {s: RecentRange(MOTION_WINDOW_S) for s in SIDES}
 
     def update(self, pose: Pose) -> list[Event]:
         t = pose.timestamp
         self._t = t
         geo = BodyGeometry(pose)
         self.bank.update(geo, t)
+        if self.spec.rep is not None and self.bank.sided[self.spec.rep.signal]:
+            for side in SIDES:
+                self._motion[side].add(t, self.bank.values[self.spec.rep.signal].get(side, math.nan))
         events: list[Event] = []
         self._choose_side(geo)
         state, message = self._assess(geo)
@@ -201,9 +226,13 @@ class ExerciseAnalyzer:
         found = [vals[s] for s in SIDES if self.bank.trust[name].get(s) and math.isfinite(vals.get(s, math.nan))]
         if not found:
             return math.nan
-        if self.spec.side == "alternating":
+        if self.spec.side == "alternating":  # the side further towards the target is the working one
             return max(found) if self.spec.rep.rising else min(found)
-        return sum(found) / len(found)
+        # both: mean weighted by how much each side moved lately. A hidden side whose landmarks MediaPipe
+        # guesses moves much less than the real one, so one badly tracked side does not dilute the signal.
+        weights = {s: max(self._motion[s].range(), 1e-3) ** 2 for s in SIDES}
+        pairs = [(vals[s], weights[s]) for s in SIDES if self.bank.trust[name].get(s) and math.isfinite(vals[s])]
+        return sum(v * w for v, w in pairs) / sum(w for _, w in pairs)
 
     # --- state --------------------------------------------------------------------------------------
     def _key_signals(self) -> list[str]:
@@ -330,14 +359,28 @@ class ExerciseAnalyzer:
 
     # --- holds --------------------------------------------------------------------------------------
     def _hold_ok(self) -> bool | None:
+        """The target pose is held: on the exercise side, or on either side when the side is free (a hidden
+        side's guessed landmarks should not break a hold that the visible side shows). None: not measurable."""
+        sides = [self._side] if self.spec.side in SIDES else [self._side, OTHER.get(self._side, "right")]
+        results = [self._conditions_ok(side) for side in sides]
+        if True in results:
+            if results.index(True) == 1:
+                self._side = sides[1]
+            ok: bool | None = True
+        else:
+            ok = False if False in results else None
+        if ok:
+            for r in self.rules:
+                if r.spec.severity == "error" and r.spec.check == "keep" and r.faulted:
+                    return False
+        return ok
+
+    def _conditions_ok(self, side: str | None) -> bool | None:
         for c in self.spec.hold.conditions:
-            v = self.bank.value(c.signal, self._side)
+            v = self.bank.value(c.signal, side)
             if not math.isfinite(v):
                 return None
             if not in_range(v, c.min, c.max):
-                return False
-        for r in self.rules:
-            if r.spec.severity == "error" and r.spec.check == "keep" and r.faulted:
                 return False
         return True
 
