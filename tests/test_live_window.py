@@ -1,0 +1,189 @@
+"""``formcheck live`` end to end: the real model on a real clip paced in real time, in a window on a virtual X
+server (Xvfb). Checks that the window opens and is drawn, the skeleton is on the person, the count on screen is
+the engine's count, and the session is in the store; and that a video that stops mid-session keeps the session."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from formcheck.draw import GOOD, WARN
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).parents[1]
+CLIP = REPO / "samples" / "squat_side.mp4"
+FORMCHECK = [sys.executable, "-m", "formcheck"]
+
+
+def _models_ready() -> bool:
+    from formcheck.modelbuild import ModelError, check_model
+
+    try:
+        check_model("full")
+    except ModelError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def xvfb():
+    if not shutil.which("Xvfb"):
+        pytest.skip("Xvfb is not installed (apt-get install xvfb, or scripts/system-deps.sh)")
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    with os.fdopen(read_fd) as f:
+        number = f.readline().strip()
+    if not number:
+        proc.kill()
+        pytest.skip("Xvfb did not start")
+    yield f":{number}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def read_xwd(path: Path) -> np.ndarray:
+    """A 24/32-bit ZPixmap XWD screen dump (what ``xwd -root`` writes) as a BGR array."""
+    data = path.read_bytes()
+    header = np.frombuffer(data[:100], ">u4")
+    header_size, width, height = int(header[0]), int(header[4]), int(header[5])
+    byte_order, bits_per_pixel, bytes_per_line, ncolors = int(header[7]), int(header[11]), int(header[12]), int(
+        header[19])
+    assert bits_per_pixel in (24, 32), f"unexpected XWD pixel size {bits_per_pixel}"
+    step = bits_per_pixel // 8
+    start = header_size + 12 * ncolors
+    pixels = np.frombuffer(data[start : start + height * bytes_per_line], np.uint8).reshape(height, bytes_per_line)
+    pixels = pixels[:, : width * step].reshape(height, width, step)
+    if byte_order != 0:  # most significant byte first: xRGB / RGB
+        pixels = pixels[:, :, ::-1]
+    return np.ascontiguousarray(pixels[:, :, :3])
+
+
+def test_live_window_counts_and_records(xvfb, tmp_path):
+    if not _models_ready():
+        pytest.skip("pose models are not built (formcheck models build)")
+    shots = tmp_path / "shots"
+    db = tmp_path / "live.db"
+    env = {**os.environ, "DISPLAY": xvfb, "FORMCHECK_DATA_DIR": str(tmp_path / "data"), "QT_QPA_PLATFORM": "xcb"}
+    cmd = [*FORMCHECK, "live", "--source", str(CLIP), "--realtime", "--exercise", "squat", "--intro", "2",
+           "--summary-seconds", "2", "--screenshot-dir", str(shots), "--db", f"sqlite:///{db}", "--mute"]
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        window_seen, grabbed, out = _watch(proc, env, xvfb, shots, tmp_path)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, out
+    if shutil.which("xdotool"):
+        assert window_seen, "the preview window never appeared"
+    if grabbed is not None:  # what the X server showed: the window is drawn with the video in it
+        assert grabbed.shape[:2] == (800, 1280)
+        lit = (grabbed.max(axis=2) > 40).mean()
+        assert lit > 0.15, f"the screen is almost black ({lit:.0%} lit)"
+    _check_screenshots_and_store(shots, db, out)
+
+
+def _watch(proc, env, xvfb, shots, tmp_path):
+    """While the live command runs: look for its window and grab the X screen once it is exercising."""
+    window_seen, grabbed = False, None
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        if not window_seen and shutil.which("xdotool"):
+            found = subprocess.run(["xdotool", "search", "--name", "formcheck live"], env=env,
+                                   capture_output=True, text=True)
+            window_seen = bool(found.stdout.strip())
+        if grabbed is None and shutil.which("xwd") and len(list(shots.glob("*_exercise.png"))) >= 8:
+            dump = tmp_path / "screen.xwd"
+            subprocess.run(["xwd", "-root", "-silent", "-display", xvfb, "-out", str(dump)], check=True, timeout=20)
+            grabbed = read_xwd(dump)
+            cv2.imwrite(str(tmp_path / "screen.png"), grabbed)
+        time.sleep(0.25)
+    out, _ = proc.communicate(timeout=60)
+    return window_seen, grabbed, out
+
+
+def _check_screenshots_and_store(shots, db, out):
+    records = [json.loads(line) for line in (shots / "hud.jsonl").read_text().splitlines()]
+    phases = [r["phase"] for r in records]
+    assert phases[0] == "howto" and "exercise" in phases and phases[-1] in ("summary", "done")
+    exercise = [r for r in records if r["phase"] == "exercise"]
+    assert len(exercise) >= 10, "about one screenshot per second of exercising"
+    for r in exercise:
+        assert (shots / r["file"]).exists()
+
+    # the skeleton is drawn on the person: joint dots in the form colours where the pose puts them
+    on_person = 0
+    for r in exercise:
+        if not r.get("joints_px"):
+            continue
+        image = cv2.imread(str(shots / r["file"]))
+        for joint in (23, 24, 25, 26):
+            x, y = (round(v) for v in r["joints_px"][joint])
+            if 0 <= x < image.shape[1] and 0 <= y < image.shape[0]:
+                pixel = image[y, x].astype(int)
+                on_person += min(np.abs(pixel - GOOD).sum(), np.abs(pixel - WARN).sum()) < 60
+    assert on_person >= 20, f"joint dots found at only {on_person} of the expected positions"
+
+    # the count on screen is the engine's count, and the session is in the store with its reps
+    shown_count = exercise[-1]["reps"]
+    con = sqlite3.connect(db)
+    status, report_json = con.execute("select status, report from sessions").fetchone()
+    stored_reps = con.execute("select count(*) from reps").fetchone()[0]
+    sets = con.execute("select exercise, status from exercise_sets").fetchall()
+    con.close()
+    report = json.loads(report_json)
+    assert status == "completed"
+    assert report["rep_count"] == shown_count == stored_reps
+    assert report["frames"] >= 200, "a 20 s clip in real time draws at least 10 frames per second"
+    assert sets and sets[0][0] == "squat"
+    assert f"{stored_reps}/" in out  # the command's closing line agrees
+
+
+def test_video_that_stops_mid_session_keeps_the_session(tmp_path):
+    if not _models_ready():
+        pytest.skip("pose models are not built (formcheck models build)")
+    cap = cv2.VideoCapture(str(CLIP))
+    full = tmp_path / "full.avi"
+    writer = cv2.VideoWriter(str(full), cv2.VideoWriter_fourcc(*"MJPG"), 30, (304, 540))
+    for _ in range(150):
+        ok, image = cap.read()
+        assert ok
+        writer.write(cv2.resize(image, (304, 540)))
+    writer.release()
+    cap.release()
+    cut = tmp_path / "cut.avi"
+    data = full.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])  # the recording stops half way (unplugged camera, crashed recorder)
+    db = tmp_path / "cut.db"
+    env = {**os.environ, "FORMCHECK_DATA_DIR": str(tmp_path / "data")}
+    run = subprocess.run(
+        [*FORMCHECK, "live", "--source", str(cut), "--exercise", "squat", "--intro", "0", "--no-window",
+         "--db", f"sqlite:///{db}", "--mute", "--save-landmarks"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out
+    assert "Traceback" not in out
+    assert "truncated" in out and "saved (interrupted)" in out
+    con = sqlite3.connect(db)
+    status, frames, landmarks = con.execute("select status, frames, landmarks_file from sessions").fetchone()
+    set_status = con.execute("select status from exercise_sets").fetchone()[0]
+    con.close()
+    assert status == "interrupted" and 40 <= frames < 150
+    assert set_status == "stopped"
+    assert landmarks and (tmp_path / "data" / "landmarks" / landmarks).exists()
