@@ -38,6 +38,9 @@ let currentExercise = exerciseParam;
 let ended = false;
 let frames = 0;
 let fpsStart = 0;
+let items = [];
+let setTarget = null; // targets of the current set, from the server's session / set messages
+let lastError = "";
 
 function setState(text) {
   ui.state.textContent = text;
@@ -68,7 +71,7 @@ async function openCamera() {
   }
   try {
     return await navigator.mediaDevices.getUserMedia({
-      video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: "user" },
+      video: { width: { ideal: 640 }, facingMode: "user" }, // no height: never crop the body away
       audio: false,
     });
   } catch (err) {
@@ -90,6 +93,7 @@ async function start() {
   document.getElementById("page-error").hidden = true;
   ui.start.disabled = true;
   ended = false;
+  lastError = "";
   try {
     stream = await openCamera();
     video.srcObject = stream;
@@ -122,7 +126,8 @@ async function start() {
   ws.addEventListener("close", (e) => {
     running = false;
     if (!ended) {
-      const why = e.code === 1008 || e.code === 4401 ? "You are logged out; log in again." : e.reason || "The connection to the server closed.";
+      const why = e.code === 4401 ? "You are logged out; log in again."
+        : lastError || e.reason || "The connection to the server closed.";
       showError(new Error(why));
       finishUi();
     }
@@ -173,6 +178,23 @@ function handle(msg) {
   switch (msg.type) {
     case "session":
       sessionId = msg.session_id;
+      items = msg.items || [];
+      if (items[0]) setTarget = items[0];
+      break;
+    case "set":
+      setTarget = msg;
+      repCount = 0;
+      if (msg.done) setState("That was the last exercise: press Stop to save the session.");
+      else {
+        currentExercise = msg.exercise;
+        showHowTo(msg.exercise);
+        ui.setInfo.textContent = `Set ${msg.set_index}`;
+        setState("Next: get into position");
+      }
+      ui.next.disabled = !!msg.done;
+      break;
+    case "pain":
+      showCue(msg.advice || "Stop and rest.", 30);
       break;
     case "frame":
       inFlight = false;
@@ -183,7 +205,10 @@ function handle(msg) {
       showSummary(msg.report || {});
       break;
     case "error":
-      showError(new Error(msg.detail || msg.message || "The server reported an error."));
+      inFlight = false;
+      lastError = msg.detail || msg.message || "The server reported an error.";
+      showError(new Error(lastError));
+      pump();
       break;
     default:
       break;
@@ -210,13 +235,14 @@ function onFrame(msg) {
   if (snap.name) ui.title.textContent = snap.name;
   const count = Number.isInteger(snap.reps) ? snap.reps : repCount;
   if (ui.count.textContent !== String(count)) ui.count.textContent = String(count);
-  ui.target.textContent = snap.target_reps ? `/ ${snap.target_reps}` : "";
+  const targetReps = setTarget?.target_reps ?? setTarget?.reps ?? snap.target_reps;
+  ui.target.textContent = targetReps ? `/ ${targetReps}` : "";
   if (snap.set_index && snap.sets) ui.setInfo.textContent = `Set ${snap.set_index} of ${snap.sets}`;
   const isHold = snap.kind === "hold" || (snap.hold_target_s ?? 0) > 0;
   ui.holdBox.hidden = !isHold;
   if (isHold) {
     const held = Number(snap.hold_s || 0);
-    const target = Number(snap.hold_target_s || 0);
+    const target = Number(setTarget?.target_hold_s ?? setTarget?.hold_s ?? snap.hold_target_s ?? 0);
     const frac = target > 0 ? Math.min(1, held / target) : 0;
     ui.ring.setAttribute("stroke-dasharray", `${(100 * frac).toFixed(1)} 100`);
     ui.holdText.textContent = target ? `${held.toFixed(0)}/${target.toFixed(0)} s` : `${held.toFixed(0)} s`;

@@ -1,0 +1,89 @@
+"""Exercising in the browser, end to end: Chromium's fake webcam plays a real clip, the page streams JPEG
+frames to /api/live, the real pose model and engine run in the server, and the page shows the count.
+
+samples/squat_side.mp4 has two squats (about 8.9-11.3 s and 15.4-18.1 s). The fake camera plays 6.5-20.5 s
+in a loop, so after the second squat there are about 5 s before the loop's next squat.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import cv2
+import pytest
+from webutil import REPO, browser, log_in, page_errors, require_chromium, running_server, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CLIP = REPO / "samples" / "squat_side.mp4"
+
+
+def write_y4m(src: Path, dst: Path, start_s: float, end_s: float, size=(360, 640), fps: int = 15) -> int:
+    """A part of a video as an uncompressed Y4M file (what Chromium's fake camera plays); returns frames."""
+    cap = cv2.VideoCapture(str(src))
+    if not cap.isOpened():
+        raise FileNotFoundError(src)
+    src_fps = cap.get(cv2.CAP_PROP_FPS)
+    w, h = size
+    written = 0
+    with dst.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        index, next_t = 0, start_s
+        while next_t < end_s:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            t = index / src_fps
+            index += 1
+            if t + 0.5 / src_fps < next_t:
+                continue
+            small = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
+            out.write(b"FRAME\n" + cv2.cvtColor(small, cv2.COLOR_BGR2YUV_I420).tobytes())
+            written += 1
+            next_t += 1.0 / fps
+    cap.release()
+    return written
+
+
+def test_exercise_page_counts_squats_from_fake_webcam(tmp_path):
+    require_chromium()
+    y4m = tmp_path / "squat.y4m"
+    assert write_y4m(CLIP, y4m, 6.5, 20.5) > 200
+    fake_camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                   f"--use-file-for-fake-video-capture={y4m}"]
+    with running_server(tmp_path / "server") as server, browser(fake_camera) as chromium:
+        patient_id = server.create_patient("therapist", "ada", "Ada Lovelace")
+        context = chromium.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        errors = page_errors(page)
+        log_in(page, server, "ada")
+        page.wait_for_url(re.compile(r"/patient$"))
+        page.goto(f"{server.url}/exercise?exercise=squat")
+        page.get_by_role("button", name="Start").click()
+        count = page.locator("#rep-count")
+        # 14 s of clip in real time plus the model's start-up; the count must reach 2 during the first pass
+        page.wait_for_function("document.getElementById('rep-count').textContent === '2'", timeout=90_000)
+        assert page.locator("#overlay").evaluate("c => c.width > 0 && c.height > 0")
+        screenshot(page, "patient-exercise", full_page=False)
+        page.wait_for_timeout(1500)
+        assert count.inner_text() == "2"  # no extra count at the end of the second squat
+
+        page.get_by_role("button", name="Pain – stop").click()
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_label("3", exact=True).check()
+        dialog.get_by_label("Where").select_option("lower back")
+        screenshot(page, "patient-pain-dialog", full_page=False)
+        dialog.get_by_role("button", name="Stop and tell my therapist").click()
+        summary = page.locator("#summary")
+        summary.wait_for(timeout=30_000)
+        assert "2 repetitions" in summary.inner_text()
+        assert "pain reported" in summary.inner_text()
+        session_id = int(page.locator("#summary-link").get_attribute("href").rsplit("/", 1)[1])
+        context.close()
+        assert not errors, errors
+
+        stored = server.api("GET", f"/api/sessions/{session_id}", "therapist").json()
+        assert stored["patient_id"] == patient_id and stored["kind"] == "live"
+        assert stored["rep_count"] == 2
+        assert [(p["rating"], p["location"]) for p in stored["pain"]] == [(3, "lower back")]
