@@ -277,6 +277,64 @@ def live(
         typer.secho("the session was interrupted; what was done is saved", fg=typer.colors.YELLOW)
 
 
+@app.command("eval")
+def eval_clips(
+    folder: Annotated[Path, typer.Argument(help="folder with ground_truth.csv and the clips it lists")],
+    json_out: Annotated[Path | None, typer.Option("--json", help="write the results as JSON here")] = None,
+    model: ModelOpt = "full",
+    cache: Annotated[Path | None, typer.Option(help="landmark streams folder (<clip>.npz): reused, or written")] = None,
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Accuracy on clips with ground truth: repetition counts, holds, fault detection (runs the real model)."""
+    from tqdm import tqdm
+
+    from formcheck.evaluate import EvalError, evaluate_dir, format_table, results_json
+
+    def bar(items):
+        return tqdm(items, unit="clip", disable=not progress, desc="eval")
+
+    try:
+        results, summary = evaluate_dir(folder, cache=cache, model=model, progress=bar)
+    except EvalError as exc:
+        fail(str(exc))
+    typer.echo(format_table(results, summary))
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(results_json(results, summary), indent=2))
+
+
+@app.command("eval-datasets")
+def eval_datasets(
+    data: Annotated[Path, typer.Option(help="the shared data folder")] = Path("../shared/data"),
+    only: Annotated[list[str] | None, typer.Option(help="keraal, ui_prmd or repcount (default: all)")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write the results as JSON here")] = None,
+    model: ModelOpt = "full",
+    cache: Annotated[Path | None, typer.Option(help="landmark streams of the KERAAL videos (reused, or written)")]
+    = None,
+    progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
+) -> None:
+    """Landmark-level accuracy: KERAAL (faults, side), UI-PRMD (correct vs incorrect), RepCount (counts)."""
+    from tqdm import tqdm
+
+    from formcheck.datasets import DatasetError
+    from formcheck.evaluate_datasets import evaluate_datasets, format_datasets
+
+    def bar(items, desc=""):
+        return tqdm(items, desc=desc, disable=not progress, leave=False)
+
+    if not data.is_dir():
+        fail(f"data folder {data} not found (use --data)")
+    try:
+        res = evaluate_datasets(data, only or ("keraal", "ui_prmd", "repcount"), cache=cache, model=model,
+                                progress=bar)
+    except (DatasetError, ValueError) as exc:
+        fail(str(exc))
+    typer.echo(format_datasets(res))
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(res, indent=2, default=str))
+
+
 def _print_summary(d: dict) -> None:
     typer.echo(
         f"{d['source']}: {d['exercise']}, {d['frames']} frames ({d['duration_s']:.1f} s), "
