@@ -620,6 +620,9 @@ def plan_item(exercise_id: str, *, sets=None, reps=None, hold_s=None, rest_s=Non
     kind = getattr(spec, "kind", None) or ("hold" if hold_s and not reps else "reps")
     if reps is None and hold_s is None and targets is not None:
         reps, hold_s = targets.reps, targets.hold_s
+        if kind == "hold":  # a hold spec's "reps" is how many holds: one hold per set here
+            sets = sets or max(targets.sets, targets.reps or 1)
+            reps = None
     if reps is None and hold_s is None:
         reps = 10
     instructions = getattr(spec, "instructions", ()) or ()
