@@ -382,3 +382,21 @@ def test_no_display_is_a_clear_error(monkeypatch):
 
 def test_pain_event_type():
     assert PainReported(1.0, 3, "lower back").to_dict()["type"] == "pain"
+
+
+def test_plans_from_the_catalog_and_programmes():
+    pytest.importorskip("formcheck.engine", reason="the exercise engine is not in the repository yet")
+    from formcheck.live import build_plan
+
+    title, programme, plan = build_plan(None, "initial")
+    assert programme == "initial" and plan[0].warmup and plan[0].kind == "hold" and plan[0].hold_s >= 20
+    assert all(item.instructions and item.name for item in plan)
+    title, programme, plan = build_plan("plank", None)
+    (item,) = plan
+    assert programme is None and item.kind == "hold" and item.reps is None and item.hold_s and item.sets >= 1
+    with pytest.raises(LiveError, match="unknown exercise 'no_such'"):
+        build_plan("no_such", None)
+    with pytest.raises(LiveError, match="Unknown programme 'expert'"):
+        build_plan(None, "expert")
+    with pytest.raises(LiveError, match="choose an exercise"):
+        build_plan(None, None)
