@@ -128,8 +128,8 @@ class RepCounter:
             return None
         if self.state == "rest":
             self._baseline = min(self._baseline, v)
-            if v <= self.rest:
-                self._rest_exit_t = t
+            if v <= min(self.rest, self._baseline + self.hysteresis):
+                self._rest_exit_t = t  # the movement starts when the signal leaves its resting value
             elif v > self.rest + self.hysteresis:
                 self.state = "moving"
                 self._start = self._rest_exit_t if self._rest_exit_t is not None else t

@@ -1,0 +1,177 @@
+"""The exercise analyzer on synthetic pose streams: states, counts, holds, faults, warnings, snapshot, series."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from synthetic_poses import SIZE, reps_trace, standing, supine
+
+from formcheck.engine import create_analyzer
+from formcheck.events import FormWarning, HoldCompleted, HoldProgress, RepCompleted, StateChanged
+from formcheck.pose import Pose
+
+FPS = 30.0
+
+
+def run(analyzer, poses):
+    events = []
+    for p in poses:
+        events += analyzer.update(p)
+    events += analyzer.finish(poses[-1].timestamp)
+    return events
+
+
+def of(events, kind):
+    return [e for e in events if isinstance(e, kind)]
+
+
+def squat_poses(n, bottom=80.0, lean=None, t0=0.0):
+    knees = reps_trace(175, bottom, n)
+    poses = []
+    for i, k in enumerate(knees):
+        trunk = 0.0 if lean is None else lean * (175 - k) / (175 - bottom)
+        poses.append(standing(t0 + i / FPS, k, trunk_lean=trunk))
+    return poses
+
+
+def test_counts_squats_with_scores_explained():
+    events = run(create_analyzer("squat"), squat_poses(4))
+    reps = of(events, RepCompleted)
+    assert [r.index for r in reps] == [1, 2, 3, 4]
+    for r in reps:
+        assert set(r.score_parts) == {"range_of_motion", "control", "form"}
+        assert r.score == pytest.approx(sum(p["points"] for p in r.score_parts.values()))
+        assert r.score >= 90 and not r.faults and r.range_of_motion > 80
+    assert of(events, StateChanged)[-1].state == "active"
+
+
+def test_shallow_squats_are_not_counted():
+    events = run(create_analyzer("squat"), squat_poses(3, bottom=130))
+    assert not of(events, RepCompleted)
+
+
+def test_no_counting_while_out_of_view():
+    poses = squat_poses(3)
+    # the person leaves the frame for 2 s in the middle of the second squat
+    gone = range(int(3.6 * FPS), int(5.6 * FPS))
+    poses = [Pose.empty(p.timestamp, SIZE) if i in gone else p for i, p in enumerate(poses)]
+    events = run(create_analyzer("squat"), poses)
+    states = [(e.state, e.message) for e in of(events, StateChanged)]
+    assert ("out_of_view", "step into view") in states
+    assert len(of(events, RepCompleted)) == 2
+
+
+def test_wrong_posture_asks_to_get_into_position_and_counts_nothing():
+    # knee bends while lying down are not squats
+    poses = [supine(i / FPS, knee_deg=k) for i, k in enumerate(reps_trace(175, 80, 3))]
+    events = run(create_analyzer("squat"), poses)
+    assert not of(events, RepCompleted)
+    assert ("get_into_position", "stand up") in [(e.state, e.message) for e in of(events, StateChanged)]
+
+
+def test_form_fault_warns_calmly():
+    events = run(create_analyzer("squat"), squat_poses(5, lean=70))
+    reps = of(events, RepCompleted)
+    assert len(reps) == 5 and all("chest_down" in r.faults for r in reps)
+    assert all(r.score_parts["form"]["points"] < 40 for r in reps)
+    warnings = [w for w in of(events, FormWarning) if w.rule == "chest_down"]
+    assert 1 <= len(warnings) < 5  # rate-limited: one per cooldown, not one per repetition
+    assert warnings[0].message == "keep your chest up"
+
+
+def leg_raise_poses(hold_s=3.0, knee=178.0):
+    angles = [0.0] * 30 + [40 * i / 30 for i in range(30)] + [40.0] * int(hold_s * FPS) + \
+             [40 * (1 - i / 30) for i in range(30)] + [0.0] * 30
+    return [supine(i / FPS, a, knee_deg=knee) for i, a in enumerate(angles)]
+
+
+def test_straight_leg_raise_rep_with_hold():
+    events = run(create_analyzer("straight_leg_raise"), leg_raise_poses(3.0))
+    reps, holds = of(events, RepCompleted), of(events, HoldCompleted)
+    assert len(reps) == 1 and reps[0].side == "left" and not reps[0].faults
+    assert len(holds) == 1 and holds[0].duration_s == pytest.approx(3.4, abs=0.5)
+    progress = of(events, HoldProgress)
+    assert progress and max(p.held_s for p in progress) >= 3.0
+    assert len(progress) <= 4 * 5  # at most ~4 per second
+
+
+def test_straight_leg_raise_with_bent_knee_is_a_fault():
+    events = run(create_analyzer("straight_leg_raise"), leg_raise_poses(2.0, knee=120))
+    reps = of(events, RepCompleted)
+    assert len(reps) == 1 and "bent_knee" in reps[0].faults
+    assert "keep the raised knee straight" in [w.message for w in of(events, FormWarning)]
+
+
+def wall_sit_poses(pattern):
+    """``pattern``: list of (seconds, knee angle or None for a tracking dropout)."""
+    poses, t = [], 0.0
+    for seconds, knee in pattern:
+        for _ in range(int(seconds * FPS)):
+            poses.append(Pose.empty(t, SIZE) if knee is None else standing(t, knee))
+            t += 1 / FPS
+    return poses
+
+
+def test_hold_tolerates_dropout_and_reports_duration():
+    poses = wall_sit_poses([(1, 175), (4, 100), (0.5, None), (4, 100), (2, 175)])
+    events = run(create_analyzer("wall_squat_hold"), poses)
+    holds = of(events, HoldCompleted)
+    assert len(holds) == 1
+    assert holds[0].start_s == pytest.approx(1.0, abs=0.1) and holds[0].duration_s == pytest.approx(8.5, abs=0.2)
+    assert holds[0].target_s == 20
+
+
+def test_hold_broken_and_resumed():
+    poses = wall_sit_poses([(1, 175), (4, 100), (3, 175), (5, 100), (2, 175)])
+    holds = of(run(create_analyzer("wall_squat_hold"), poses), HoldCompleted)
+    assert [round(h.duration_s) for h in holds] == [4, 5]
+
+
+def test_snapshot_and_series_are_json_and_cheap():
+    analyzer = create_analyzer("squat")
+    for p in squat_poses(2):
+        analyzer.update(p)
+    snap = analyzer.snapshot()
+    keys = {"exercise", "name", "kind", "state", "message", "reps", "target_reps", "hold_s", "hold_target_s",
+            "holding", "cue", "flagged_joints", "angles", "side", "phase"}
+    assert keys <= snap.keys() and snap["reps"] == 2 and snap["kind"] == "reps"
+    assert set(snap["angles"]) == {"knee", "trunk"}
+    json.dumps(snap)
+    series = analyzer.series()
+    json.dumps(series)
+    assert series["target_band"] == {"knee": [110.0, 150.0]}
+    assert len(series["t"]) == len(series["knee"])
+    steps = [b - a for a, b in zip(series["t"], series["t"][1:], strict=False)]
+    assert min(steps) >= 0.099  # at most 10 Hz
+    assert analyzer.summary()["reps"] == 2
+
+
+def test_reset_starts_a_new_set():
+    analyzer = create_analyzer("squat")
+    run(analyzer, squat_poses(2))
+    analyzer.reset()
+    assert analyzer.snapshot()["reps"] == 0
+    events = run(analyzer, squat_poses(3, t0=100.0))
+    assert len(of(events, RepCompleted)) == 3
+
+
+def test_alternating_sides_are_recorded():
+    # marching: left knee up, then right knee up
+    analyzer = create_analyzer("marching")
+    events, t = [], 0.0
+    for lift_side in ["left", "right", "left", "right"]:
+        for hip_deg in reps_trace(175, 100, 1, rep_s=1.0, pause_s=0.5, lead_s=0.5):
+            pose = standing(t)
+            lms = pose.landmarks.copy()
+            idx = (25, 27) if lift_side == "left" else (26, 28)
+            hip = lms[23 if lift_side == "left" else 24, :2] * np.array(SIZE)
+            a = math.radians(180 - hip_deg)
+            knee = hip + 200 * np.array([math.sin(a), math.cos(a)])
+            lms[idx[0], :2] = knee / np.array(SIZE)
+            lms[idx[1], :2] = (knee + [0, 200]) / np.array(SIZE)
+            events += analyzer.update(Pose(lms, pose.world, t, SIZE))
+            t += 1 / FPS
+    reps = of(events, RepCompleted)
+    assert [r.side for r in reps] == ["left", "right", "left", "right"]
+    assert analyzer.rate_per_min() is not None

@@ -1,0 +1,142 @@
+"""The exercise catalog: every spec loads, ids match the data, and invalid specs get clear messages."""
+
+import csv
+import textwrap
+
+import pytest
+
+from formcheck.analysis import PoseOnlyAnalyzer
+from formcheck.engine import ExerciseAnalyzer, SpecError, create_analyzer, list_exercises, load_spec, load_spec_file
+from formcheck.engine.spec import CATALOG_DIR, parse_spec
+
+REQUIRED_IDS = {
+    "ankle_pump", "heel_slide", "heel_raise", "abdominal_bracing", "straight_leg_raise", "wall_squat",
+    "wall_squat_hold", "knee_to_chest", "hamstring_stretch", "glute_bridge", "bird_dog", "dead_bug",
+    "hip_flexor_stretch", "piriformis_stretch", "plank", "side_plank", "marching", "stationary_bike", "squat",
+    "lunge", "pushup", "jumping_jack", "seated_knee_extension", "side_lying_leg_raise", "clamshell", "bicep_curl",
+    "keraal_hide_face", "keraal_torso_rotation", "keraal_flank_stretch", "cat_cow", "sit_to_stand", "front_raise",
+    "situp",
+}
+STRETCHES = {"knee_to_chest", "hamstring_stretch", "hip_flexor_stretch", "piriformis_stretch"}
+
+
+def test_catalog_covers_the_programme():
+    assert REQUIRED_IDS <= set(list_exercises())
+
+
+@pytest.mark.parametrize("exercise_id", sorted(REQUIRED_IDS))
+def test_every_spec_loads_and_documents_itself(exercise_id):
+    spec = load_spec(exercise_id)
+    assert spec.id == exercise_id
+    assert spec.doc and spec.name and spec.camera.hint and 1 <= len(spec.instructions) <= 5
+    assert all(r.doc and r.message for r in spec.rules)
+    if spec.kind == "hold":
+        assert spec.hold_target_s > 0
+    analyzer = create_analyzer(exercise_id)
+    assert isinstance(analyzer, ExerciseAnalyzer) and analyzer.exercise == exercise_id
+
+
+@pytest.mark.parametrize("exercise_id", sorted(STRETCHES))
+def test_stretches_are_held_20_to_30_seconds(exercise_id):
+    assert 20 <= load_spec(exercise_id).targets.hold_s <= 30
+
+
+def test_ground_truth_exercises_are_in_the_catalog(shared_data):
+    with open(shared_data / "videos" / "ground_truth.csv") as f:
+        ids = {row["exercise"] for row in csv.DictReader(f)}
+    assert ids <= set(list_exercises())
+
+
+def test_special_ids_and_unknown_id():
+    assert isinstance(create_analyzer("none"), PoseOnlyAnalyzer)
+    assert create_analyzer("auto") is not None
+    with pytest.raises(KeyError) as err:
+        create_analyzer("sqaut")
+    message = err.value.args[0]
+    assert "sqaut" in message and "squat" in message and "plank" in message
+
+
+MINIMAL = """
+id: my_squat
+name: My squat
+level: other
+position: standing
+camera: {view: side, hint: side view}
+instructions: [Squat down and stand up.]
+kind: reps
+signals:
+  knee: {angle: [hip, knee, ankle]}
+rep: {signal: knee, rest: 150, target: 110}
+targets: {reps: 5}
+"""
+
+
+def write(tmp_path, text, name="my_squat.yaml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_a_therapists_own_spec_file_works(tmp_path):
+    path = write(tmp_path, MINIMAL)
+    assert load_spec_file(path).id == "my_squat"
+    analyzer = create_analyzer(str(path))
+    assert analyzer.exercise == "my_squat" and analyzer.spec.rep.target == 110
+
+
+def test_toml_spec(tmp_path):
+    path = tmp_path / "hold.toml"
+    path.write_text(textwrap.dedent("""
+        id = "my_hold"
+        name = "My hold"
+        level = "other"
+        position = "standing"
+        instructions = ["Hold still."]
+        kind = "hold"
+        camera = {view = "any"}
+        targets = {hold_s = 10}
+        [signals.knee]
+        angle = ["hip", "knee", "ankle"]
+        [hold]
+        conditions = [{signal = "knee", min = 150}]
+    """))
+    assert load_spec_file(path).kind == "hold"
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (("rep: {signal: knee, rest: 150, target: 110}", "rep: {signal: elbow, rest: 150, target: 110}"),
+         "rep uses signal 'elbow', which is not defined in 'signals' (defined: knee)"),
+        (("angle: [hip, knee, ankle]", "angle: [hip, kneee, ankle]"), "unknown body point 'kneee'"),
+        (("angle: [hip, knee, ankle]", "angle: [hip, knee]"), "signals.knee.angle"),
+        (("kind: reps", "kind: jumps"), "kind: Input should be 'reps', 'hold' or 'rate'"),
+        (("name: My squat\n", ""), "name: required field is missing"),
+        (("targets: {reps: 5}", "targets: {reps: 5, repz: 3}"), "targets.repz: unknown field (check the spelling)"),
+        (("rest: 150, target: 110", "rest: 150, target: 152"), "rest and target must differ"),
+        (("kind: reps", "kind: hold"), "kind 'hold' needs a 'hold' section"),
+    ],
+)
+def test_invalid_specs_get_clear_messages(tmp_path, change, expected):
+    path = write(tmp_path, MINIMAL.replace(*change))
+    with pytest.raises(SpecError) as err:
+        load_spec_file(path)
+    message = str(err.value)
+    assert message.startswith("my_squat.yaml is not a valid exercise spec")
+    assert expected in message
+    assert "Traceback" not in message and "pydantic" not in message
+
+
+def test_unreadable_files(tmp_path):
+    with pytest.raises(SpecError, match="does not exist"):
+        load_spec_file(tmp_path / "missing.yaml")
+    with pytest.raises(SpecError, match="cannot be read as YAML"):
+        load_spec_file(write(tmp_path, "id: [unclosed\n"))
+    with pytest.raises(SpecError, match="must be a mapping"):
+        parse_spec(["not", "a", "mapping"], "list.yaml")
+
+
+def test_catalog_readme_explains_the_schema():
+    text = (CATALOG_DIR / "README.md").read_text()
+    for word in ("signals", "rep", "hold", "rules", "hysteresis", "severity", "targets", "side"):
+        assert word in text
