@@ -126,6 +126,10 @@ def analyze(
         source.close()
     if recorder and recorder.poses:
         recorder.stream().save(landmarks)
+    if hasattr(analyzer, "series"):
+        report.series = analyzer.series()
+    if hasattr(analyzer, "summary"):
+        report.summary = {**analyzer.summary(), **report.summary}
     data = report.to_dict()
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)

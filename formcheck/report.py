@@ -22,6 +22,7 @@ class SessionReport:
     pain: list[dict] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)  # problems with the input, in words for the person
     summary: dict = field(default_factory=dict)
+    series: dict = field(default_factory=dict)  # signal time series for plots (analyzer.series())
 
     @property
     def rep_count(self) -> int:
