@@ -348,32 +348,52 @@ def _pain(canvas, lay: Layout, view: HudView) -> None:
 def _summary(canvas, lay: Layout, view: HudView) -> None:
     ended = {"pain": "Session stopped for pain", "quit": "Session ended early", "interrupted": "Camera stopped",
              "source ended": "Video ended", "window closed": "Session ended"}.get(view.ended_by, "Session complete")
-    blocks: list[tuple[str, float, tuple, int]] = [(ended, lay.large, WHITE, lay.thick + 1)]
-    for row in view.summary[:9]:
-        blocks.append((_summary_line(row), lay.normal * 0.85, WHITE if row["sets_done"] else GREY, 1))
+    top = text_size("Ag", lay.small, 1)[1] + 2 * lay.pad
+    _, h = put(canvas, ended, ((lay.w - text_size(ended, lay.large, lay.thick + 1)[0]) // 2, top), lay.large, WHITE,
+               lay.thick + 1)
+    y = top + h + lay.pad
+    rows = [_summary_cells(r) for r in view.summary[:12]]
+    header = ("Exercise", "Reps", "Holds", "Sets", "Score", "Warnings", "Pain")
+    scale = lay.normal * 0.8
+    while True:
+        widths = [max(text_size(row[i], scale, 1)[0] for row in [header, *rows]) for i in range(len(header))]
+        if sum(widths) + lay.pad * (len(widths) + 3) <= lay.w or scale < 0.35:
+            break
+        scale *= 0.9
+    gap = lay.pad
+    total_w = sum(widths) + gap * (len(widths) - 1)
+    x0 = max(0, (lay.w - total_w) // 2)
+    line_h = text_size("Ag", scale, 1)[1] + lay.pad // 2
+    shade(canvas, x0 - lay.pad, y - lay.pad // 2, x0 + total_w + lay.pad, y + line_h * (len(rows) + 1) + lay.pad, 0.7)
+    for r, cells in enumerate([header, *rows]):
+        x = x0
+        color = GREY if r == 0 else (WHITE if view.summary[r - 1]["sets_done"] else GREY)
+        for i, cell in enumerate(cells):
+            if cell:
+                put(canvas, cell, (x, y), scale, ACCENT if r == 0 else color, 1)
+            x += widths[i] + gap
+        y += line_h
+    y += lay.pad
+    notes = []
     if view.notice:
-        blocks.append((view.notice, lay.small, WARN, 1))
+        notes.append((view.notice, lay.small, WARN, 1))
     if view.ended_by == "pain":
-        blocks.append(("Please see a clinician before you continue.", lay.normal * 0.9, (120, 120, 255), 1))
-    blocks.append(("press q to close", lay.small, GREY, 1))
-    _centered_block(canvas, lay, blocks, top=lay.pad)
+        notes.append(("Please see a clinician before you continue.", lay.normal * 0.9, (120, 120, 255), lay.thick))
+    notes.append(("press q to close", lay.small, GREY, 1))
+    _centered_block(canvas, lay, notes, top=min(y, lay.h - 4 * line_h))
 
 
-def _summary_line(row: dict) -> str:
-    parts = [row["name"]]
+def _summary_cells(row: dict) -> tuple[str, ...]:
+    name = row["name"] if len(row["name"]) <= 24 else row["name"][:23] + "."
     if row["target_reps"]:
-        parts.append(f"{row['reps']}/{row['target_reps']} reps")
-    elif row["reps"]:
-        parts.append(f"{row['reps']} reps")
+        reps = f"{row['reps']}/{row['target_reps']}"
+    else:
+        reps = str(row["reps"]) if row["reps"] else "-"
+    holds = "-"
     if row["holds_s"] or row["hold_target_s"]:
         best = max(row["holds_s"], default=0)
         target = f"/{row['hold_target_s']:.0f}" if row["hold_target_s"] else ""
-        parts.append(f"{len(row['holds_s'])} holds, best {best:.0f}{target} s")
-    parts.append(f"sets {row['sets_done']}/{row['sets_planned']}")
-    if row["avg_score"] is not None:
-        parts.append(f"score {row['avg_score']:.0f}")
-    if row["warnings"]:
-        parts.append(f"{row['warnings']} warnings")
-    if row["pain"]:
-        parts.append("pain " + ",".join(str(p) for p in row["pain"]) + "/10")
-    return "  |  ".join(parts)
+        holds = f"{len(row['holds_s'])} (best {best:.0f}{target} s)"
+    score = f"{row['avg_score']:.0f}" if row["avg_score"] is not None else "-"
+    pain = ", ".join(f"{p}/10" for p in row["pain"]) or "-"
+    return (name, reps, holds, f"{row['sets_done']}/{row['sets_planned']}", score, str(row["warnings"]), pain)
