@@ -378,6 +378,11 @@ class SessionFlow:
             notice=self.notice,
         )
 
+    @property
+    def engine_snapshot(self) -> dict:
+        """The current set's analyzer snapshot (empty before the first analysed frame or without an engine)."""
+        return dict(self._snapshot)
+
     def summary_rows(self) -> list[dict]:
         return [t.to_dict() for t in self.tallies.values()]
 

@@ -189,14 +189,15 @@ class _Screenshots:
         self._thread = threading.Thread(target=self._run, name="screenshots", daemon=True)
         self._thread.start()
 
-    def maybe(self, t: float, canvas: np.ndarray, view, pts, present: bool, force: bool = False) -> None:
-        if not (force or t >= self._next_t or view.phase != self._last_phase):
+    def maybe(self, t: float, canvas: np.ndarray, view, pts, present: bool, engine: dict | None = None) -> None:
+        if not (t >= self._next_t or view.phase != self._last_phase):
             return
         self._next_t = t + self.every_s
         self._last_phase = view.phase
         self._count += 1
         name = f"{self._count:04d}_{view.phase}.png"
-        record = {"file": name, "t": round(t, 3), **view.to_dict(), "pose_present": present}
+        record = {"file": name, "t": round(t, 3), **view.to_dict(), "pose_present": present,
+                  "engine_reps": (engine or {}).get("reps")}
         if pts is not None:
             record["joints_px"] = [[round(float(x), 1), round(float(y), 1)] for x, y in pts]
         try:
@@ -299,6 +300,7 @@ def run_live(options: LiveOptions, log: Callable[[str], None] = print) -> LiveRe
 
     title, programme_name, plan = build_plan(options.exercise, options.programme)
     window = _Window(options.window_size) if options.show_window else None
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # our own message says what failed
     try:
         source = open_source(options.source, realtime=options.realtime)
     except SourceError as exc:
@@ -359,7 +361,7 @@ def run_live(options: LiveOptions, log: Callable[[str], None] = print) -> LiveRe
             last_image = frame.image
             shown += 1
             if shots:
-                shots.maybe(t, canvas, view, pts, pose.present)
+                shots.maybe(t, canvas, view, pts, pose.present, engine=flow.engine_snapshot)
             progress.maybe(t, shown, with_person)
             if window:
                 key = window.show(canvas)

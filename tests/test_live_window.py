@@ -141,6 +141,9 @@ def _check_screenshots_and_store(shots, db, out):
 
     # the count on screen is the engine's count, and the session is in the store with its reps
     shown_count = exercise[-1]["reps"]
+    for r in exercise:  # what the HUD showed is what the engine had counted at that frame
+        if r["engine_reps"] is not None:
+            assert r["reps"] == r["engine_reps"], r["file"]
     con = sqlite3.connect(db)
     status, report_json = con.execute("select status, report from sessions").fetchone()
     stored_reps = con.execute("select count(*) from reps").fetchone()[0]
