@@ -152,6 +152,7 @@ def _check_screenshots_and_store(shots, db, out):
     report = json.loads(report_json)
     assert status == "completed"
     assert report["rep_count"] == shown_count == stored_reps
+    assert shown_count == 2, "samples/squat_side.mp4 shows 2 squats (samples/README.md)"
     assert report["frames"] >= 200, "a 20 s clip in real time draws at least 10 frames per second"
     assert sets and sets[0][0] == "squat"
     assert f"{stored_reps}/" in out  # the command's closing line agrees
