@@ -71,7 +71,7 @@ def test_wrong_posture_asks_to_get_into_position_and_counts_nothing():
 
 
 def test_form_fault_warns_calmly():
-    events = run(create_analyzer("squat"), squat_poses(5, lean=70))
+    events = run(create_analyzer("squat"), squat_poses(5, lean=60))
     reps = of(events, RepCompleted)
     assert len(reps) == 5 and all("chest_down" in r.faults for r in reps)
     assert all(r.score_parts["form"]["points"] < 40 for r in reps)

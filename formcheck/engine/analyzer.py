@@ -203,8 +203,17 @@ class ExerciseAnalyzer:
             return
         if self._lead in SIDES:
             self._side = self._lead
-        elif self.spec.side in ("auto", "both", "alternating"):
+        elif self.spec.side == "both" and self.spec.rep is not None and self._lead is None:
+            self._side = self._moving_side() or geo.near_side
+        elif self._lead is None:
             self._side = geo.near_side
+
+    def _moving_side(self) -> str | None:
+        """The side that moved clearly more in the last seconds (the other is probably hidden and guessed)."""
+        left, right = self._motion["left"].range(), self._motion["right"].range()
+        if max(left, right) > 1.5 * min(left, right) and max(left, right) > 0:
+            return "left" if left > right else "right"
+        return None
 
     def _lead_counter(self) -> RepCounter | None:
         if not self.counters:
@@ -253,11 +262,12 @@ class ExerciseAnalyzer:
                     return "out_of_view", "move so that your whole body is in view"
                 return "out_of_view", "make sure the camera can see the moving limb"
         moving = any(c.in_movement for c in self.counters.values())
-        if not moving and (self.hold_timer is None or not self.hold_timer.holding):
+        check_position = not moving or self.spec.rep.keep_position
+        if check_position and (self.hold_timer is None or not self.hold_timer.holding):
             want_lying = self.lying
             if geo.posture == "unknown":
                 return "out_of_view", "step into view"
-            if (geo.posture == "lying") != want_lying:
+            if self._wrong_position(geo, want_lying, strict=not moving):
                 return "get_into_position", POSITION_MESSAGES[self.spec.position]
             view = self.spec.camera.view
             if self.spec.camera.strict and view != "any" and geo.view != view:
@@ -267,6 +277,14 @@ class ExerciseAnalyzer:
             if self.counters and all(c.state == "unknown" for c in self.counters.values()):
                 return "get_into_position", f"get into the starting position: {self.spec.instructions[0]}"
         return "active", ""
+
+    @staticmethod
+    def _wrong_position(geo: BodyGeometry, want_lying: bool, strict: bool) -> bool:
+        """Posture check; during a movement only a clear change counts (a deep squat leans the trunk forward)."""
+        if strict:
+            return (geo.posture == "lying") != want_lying
+        incline = geo.torso_incline
+        return incline < 30 if want_lying else incline > 70
 
     def _set_state(self, t: float, state: str, message: str, events: list[Event]) -> None:
         if (state, message) == (self.state, self.message):
@@ -286,6 +304,11 @@ class ExerciseAnalyzer:
     # --- repetitions --------------------------------------------------------------------------------
     def _update_reps(self, t: float, active: bool, events: list[Event]) -> None:
         for side, counter in self.counters.items():
+            if counter.in_movement and self.state in ("get_into_position", "adjust_camera"):
+                counter.abandon()  # e.g. stood up in the middle of a push-up: not a repetition
+                if side == self._lead:
+                    self._lead = None
+                continue
             value = self._rep_value(side) if self._ready or counter.in_movement else math.nan
             was_moving = counter.in_movement
             rep = counter.update(t, value)
@@ -426,8 +449,21 @@ class ExerciseAnalyzer:
                        or (when == "hold" and phase == "target"))
             if not applies or not all(self._holds(c, side) for c in r.spec.during):
                 continue
-            if r.update(t, self.bank.value(r.spec.signal, side)):
+            if r.update(t, self._rule_value(r, side)):
                 self._warn(t, r, events)
+
+    def _rule_value(self, rule: RuleState, side: str | None) -> float:
+        """The rule's signal; for ``both`` sides the better side's value, so a guessed hidden side alone does
+        not raise a fault."""
+        name = rule.spec.signal
+        if self.spec.side != "both" or not self.bank.sided[name]:
+            return self.bank.value(name, side)
+        best = math.nan
+        for s in SIDES:
+            v = self.bank.value(name, s)
+            if math.isfinite(v) and self.bank.trust[name].get(s) and (math.isnan(best) or rule.better(v, best)):
+                best = v
+        return best
 
     def _holds(self, c, side: str | None) -> bool:
         v = self.bank.value(c.signal, side)

@@ -97,6 +97,12 @@ class RepCounter:
         v = self._trace[-1][1]
         return max(0.0, min(1.0, (v - self.rest) / (self.target - self.rest)))
 
+    def abandon(self) -> None:
+        """Drop the movement in progress (the person left the position); rest must be seen again."""
+        self._trace = []
+        self._baseline = math.inf
+        self.state, self._rest_since = "unknown", None
+
     def _finish(self, t: float, counted: bool, reason: str = "") -> Rep:
         rep = Rep(self._start, t, self._baseline * self.sign, self._extreme * self.sign, self._extreme_t,
                   counted, reason, [(tt, v * self.sign) for tt, v in self._trace])

@@ -29,7 +29,7 @@ class RuleState:
         self.best = math.nan
         self.worst = math.nan
 
-    def _better(self, a: float, b: float) -> bool:
+    def better(self, a: float, b: float) -> bool:
         """``a`` is closer to the allowed range than ``b``."""
         if math.isnan(b):
             return True
@@ -45,9 +45,9 @@ class RuleState:
         """Feed a value during the rule's phase; True when a ``keep`` rule has just become a fault."""
         if not math.isfinite(value):
             return False
-        if self._better(value, self.best):
+        if self.better(value, self.best):
             self.best = value
-        if math.isnan(self.worst) or self._better(self.worst, value):
+        if math.isnan(self.worst) or self.better(self.worst, value):
             self.worst = value
         if self.spec.check != "keep":
             return False

@@ -71,6 +71,7 @@ class RepSpec(_Strict):
     tempo_s: tuple[float, float] = (1.0, 6.0)  # comfortable duration of one repetition, for the score
     hold_s: float = Field(0.0, ge=0)  # hold at the target position (e.g. 3 s at the top of a leg raise)
     hold_band: float | None = Field(None, ge=0)  # within this of the rep's extreme counts as holding
+    keep_position: bool = True  # leaving the starting position (lying / upright) abandons the repetition
     doc: str = ""
 
     @model_validator(mode="after")
