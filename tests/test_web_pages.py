@@ -8,37 +8,54 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import timedelta
 
 import pytest
 from webutil import PASSWORD, browser, log_in, page_errors, require_chromium, running_server, screenshot
 
 from formcheck.events import FormWarning, PainReported, RepCompleted
-from formcheck.store import Store
+from formcheck.store import ExerciseSession, Store
 
 pytestmark = pytest.mark.browser
 
 
-def _seed_session(server, patient_id: int) -> int:
-    """A stored three-repetition session with a warning, a pain report and a knee-angle series."""
+def _seed_session(store: Store, patient_id: int, days_ago: int, scores: list[float], pain: bool) -> int:
+    """A stored wall-squat session (reps, a warning, maybe a pain report, a knee-angle series), ``days_ago``."""
+    sid = store.start_session(kind="upload", title="wall_squat", patient_id=patient_id, source="seed.mp4")
+    set_id = store.start_set(sid, "wall_squat", target_reps=10)
+    events = [RepCompleted(t=3.6 + 4 * i, index=i + 1, start_s=1.0 + 4 * i, end_s=3.6 + 4 * i,
+                           range_of_motion=50.0 + 3 * len(scores), tempo_s=2.6, score=s,
+                           faults=("leaning",) if s < 80 else ())
+              for i, s in enumerate(scores)]
+    events.append(FormWarning(t=6.2, rule="leaning", message="keep your back against the wall"))
+    if pain:
+        events.append(PainReported(t=11.0, rating=3, location="lower back"))
+    store.add_events(sid, "wall_squat", events, set_id)
+    duration = 1.0 + 4 * len(scores)
+    store.end_set(set_id, duration)
+    t = [round(0.1 * i, 2) for i in range(int(10 * duration))]
+    knee = []
+    for x in t:
+        phase = (x - 1.0) % 4
+        dip = math.sin(math.pi * phase / 2.6) if x >= 1.0 and phase <= 2.6 else 0.0
+        knee.append(round(160 - 45 * dip, 1))
+    series = {"t": t, "knee": knee, "trunk": [8.0] * len(t), "target_band": {"knee": [120, 155]}}
+    report = {"exercise": "wall_squat", "duration_s": duration, "frames": 30 * int(duration),
+              "frames_with_person": 29 * int(duration), "notices": [], "summary": {"rep_count": len(scores)}}
+    store.finish_session(sid, report=report, series=series)
+    with store.session() as db, db.begin():
+        row = db.get(ExerciseSession, sid)
+        row.started_at = row.started_at - timedelta(days=days_ago)
+    return sid
+
+
+def _seed(server, patient_id: int) -> int:
+    """Four weeks of sessions, better each week; pain in the latest. Returns the latest session's id."""
     store = Store(f"sqlite:///{server.data_dir / 'formcheck.db'}")
     try:
-        sid = store.start_session(kind="upload", title="wall_squat", patient_id=patient_id, source="seed.mp4")
-        set_id = store.start_set(sid, "wall_squat", target_reps=10)
-        reps = [RepCompleted(t=3.0 + 4 * i, index=i + 1, start_s=1.0 + 4 * i, end_s=3.6 + 4 * i,
-                             range_of_motion=62.0, tempo_s=2.6, score=s, faults=f)
-                for i, (s, f) in enumerate([(92.0, ()), (71.0, ("leaning",)), (88.0, ())])]
-        events = [*reps, FormWarning(t=6.2, rule="leaning", message="keep your back against the wall"),
-                  PainReported(t=11.0, rating=3, location="lower back")]
-        store.add_events(sid, "wall_squat", events, set_id)
-        store.end_set(set_id, 13.0)
-        t = [round(0.1 * i, 2) for i in range(130)]
-        knee = [round(160 - 45 * max(0.0, math.sin(math.pi * (x - 1.0 - 4 * int((x - 1.0) // 4)) / 2.6))
-                      * (1.0 <= x and (x - 1.0) % 4 <= 2.6), 1) for x in t]
-        series = {"t": t, "knee": knee, "trunk": [8.0] * len(t), "target_band": {"knee": [120, 155]}}
-        report = {"exercise": "wall_squat", "duration_s": 13.0, "frames": 390, "frames_with_person": 380,
-                  "notices": [], "summary": {"rep_count": 3}}
-        store.finish_session(sid, report=report, series=series)
-        return sid
+        for days_ago, scores in [(21, [60.0, 66.0]), (14, [70.0, 74.0, 69.0]), (7, [82.0, 78.0, 85.0, 88.0])]:
+            _seed_session(store, patient_id, days_ago, scores, pain=False)
+        return _seed_session(store, patient_id, 0, [92.0, 71.0, 88.0], pain=True)
     finally:
         store.close()
 
@@ -49,7 +66,7 @@ def site(tmp_path_factory):
     with running_server(tmp_path_factory.mktemp("web")) as server:
         patient_id = server.create_patient("therapist", "ada", "Ada Lovelace")
         server.create_patient("therapist", "bob", "Bob Builder", level="intermediate")
-        session_id = _seed_session(server, patient_id)
+        session_id = _seed(server, patient_id)
         yield server, patient_id, session_id
 
 
@@ -156,7 +173,9 @@ def test_patient_page_trends_and_level(site, page):
     assert "Wall squat: average form score" in titles
     assert "Wall squat: range of motion" in titles
     assert any(t.startswith("Pain reports") for t in titles)
-    assert page.locator("#sessions-table tbody tr").count() == 1
+    assert page.locator("#sessions-table tbody tr").count() == 4
+    reps_chart = page.locator("#trends figure.chart").filter(has_text="repetitions done vs target")
+    assert reps_chart.locator("circle").count() == 8  # done and target for each of 4 weeks
     screenshot(page, "therapist-patient")
 
     page.get_by_label("Level", exact=True).select_option("intermediate")

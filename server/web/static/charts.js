@@ -11,6 +11,13 @@ function s(tag, attrs = {}, text) {
   return node;
 }
 
+/** The drawing width (px) for charts in a .chart-grid container, so text is drawn at its real size. */
+export function gridChartWidth(container, minColumn = 460, gap = 16, padding = 26) {
+  const total = container.clientWidth || 640;
+  const columns = Math.max(1, Math.floor((total + gap) / (minColumn + gap)));
+  return Math.max(300, (total - gap * (columns - 1)) / columns - padding);
+}
+
 /** About five round tick values covering [lo, hi]. */
 export function niceTicks(lo, hi, count = 5) {
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [];
@@ -37,14 +44,14 @@ function extent(values) {
 /**
  * A line chart.
  * opts: {title, series: [{name, points: [[x, y], ...], color, dashed, dots}], band: [lo, hi] | null,
- *        spans: [{x0, x1, label, onClick}], xLabels: [strings] (categorical x = index), xUnit, yUnit,
+ *        spans: [{x0, x1, label, onClick}], xLabels: [strings] (categorical x = index), xUnit,
  *        height, yMin, yMax}
  * Returns a <figure class="chart">.
  */
 export function lineChart(opts) {
-  const W = 640;
+  const W = Math.round(opts.width || 640);
   const H = opts.height || 240;
-  const m = { l: 46, r: 12, t: 12, b: 34 };
+  const m = { l: 52, r: 14, t: 18, b: 40 };
   const series = (opts.series || []).filter((sr) => sr.points && sr.points.some((p) => Number.isFinite(p[1])));
   const xs = series.flatMap((sr) => sr.points.map((p) => p[0]));
   const ys = series.flatMap((sr) => sr.points.map((p) => p[1]));
@@ -74,17 +81,16 @@ export function lineChart(opts) {
   if (opts.xLabels) {
     const every = Math.max(1, Math.ceil(opts.xLabels.length / 8));
     opts.xLabels.forEach((lab, i) => {
-      if (i % every === 0) axis.append(s("text", { x: X(i), y: H - m.b + 16, "text-anchor": "middle" }, lab));
+      if (i % every === 0) axis.append(s("text", { x: X(i), y: H - m.b + 20, "text-anchor": "middle" }, lab));
     });
   } else {
     for (const v of niceTicks(x0, x1, 8)) {
       axis.append(s("line", { x1: X(v), x2: X(v), y1: H - m.b, y2: H - m.b + 4 }));
-      axis.append(s("text", { x: X(v), y: H - m.b + 16, "text-anchor": "middle" }, fmtNum(v)));
+      axis.append(s("text", { x: X(v), y: H - m.b + 20, "text-anchor": "middle" }, fmtNum(v)));
     }
   }
   axis.append(s("line", { x1: m.l, x2: W - m.r, y1: H - m.b, y2: H - m.b }));
-  if (opts.xUnit) axis.append(s("text", { x: W - m.r, y: H - 4, "text-anchor": "end" }, opts.xUnit));
-  if (opts.yUnit) axis.append(s("text", { x: 4, y: m.t + 2, "text-anchor": "start" }, opts.yUnit));
+  if (opts.xUnit) axis.append(s("text", { x: W - m.r, y: H - 2, "text-anchor": "end" }, opts.xUnit));
   svg.append(grid);
 
   if (opts.band && opts.band.every(Number.isFinite)) {
@@ -196,20 +202,20 @@ export function fmtNum(v) {
  * A session timeline: reps and holds as bars, warnings and pain as ticks; items are keyboard-focusable
  * buttons that call onPick(item). items: [{kind: "rep"|"hold"|"warning"|"pain", t0, t1, label, title}]
  */
-export function timeline(items, duration, onPick) {
-  const W = 640;
+export function timeline(items, duration, onPick, width = 640) {
+  const W = Math.max(320, Math.round(width));
   const rows = { rep: 0, hold: 1, warning: 2, pain: 3 };
   const names = ["Reps", "Holds", "Warnings", "Pain"];
   const colors = { rep: "#0b5cad", hold: "#1d7a36", warning: "#9a5b00", pain: "#b3261e" };
-  const m = { l: 72, r: 10, t: 6 };
-  const rowH = 26;
-  const H = m.t + 4 * rowH + 24;
+  const m = { l: 84, r: 14, t: 6 };
+  const rowH = 30;
+  const H = m.t + 4 * rowH + 26;
   const end = Math.max(duration || 0, ...items.map((it) => it.t1 ?? it.t0), 1);
   const X = (v) => m.l + (v / end) * (W - m.l - m.r);
   const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, role: "group", "aria-label": "Session timeline" });
   names.forEach((n, i) => {
-    svg.append(s("text", { x: 4, y: m.t + i * rowH + 17 }, n));
-    svg.append(s("line", { x1: m.l, x2: W - m.r, y1: m.t + i * rowH + 13, y2: m.t + i * rowH + 13, stroke: "#e1e5ea" }));
+    svg.append(s("text", { x: 4, y: m.t + i * rowH + 20 }, n));
+    svg.append(s("line", { x1: m.l, x2: W - m.r, y1: m.t + i * rowH + 15, y2: m.t + i * rowH + 15, stroke: "#e1e5ea" }));
   });
   for (const v of niceTicks(0, end, 8)) {
     svg.append(s("text", { x: X(v), y: H - 6, "text-anchor": "middle" }, `${fmtNum(v)} s`));
@@ -220,10 +226,10 @@ export function timeline(items, duration, onPick) {
     const t = s("title", {}, it.title || it.label);
     g.append(t);
     if (it.t1 !== undefined && it.t1 !== null && it.t1 > it.t0) {
-      g.append(s("rect", { x: X(it.t0), y: y + 3, width: Math.max(4, X(it.t1) - X(it.t0)), height: 20, rx: 4, fill: colors[it.kind] }));
-      if (it.label) g.append(s("text", { x: X((it.t0 + it.t1) / 2), y: y + 17, "text-anchor": "middle", fill: "#fff", style: "fill:#fff;font-weight:700" }, it.label));
+      g.append(s("rect", { x: X(it.t0), y: y + 3, width: Math.max(4, X(it.t1) - X(it.t0)), height: 24, rx: 4, fill: colors[it.kind] }));
+      if (it.label) g.append(s("text", { x: X((it.t0 + it.t1) / 2), y: y + 20, "text-anchor": "middle", fill: "#fff", style: "fill:#fff;font-weight:700" }, it.label));
     } else {
-      g.append(s("path", { d: `M${X(it.t0)},${y + 3} l7,10 l-7,10 l-7,-10 z`, fill: colors[it.kind] }));
+      g.append(s("path", { d: `M${X(it.t0)},${y + 3} l8,12 l-8,12 l-8,-12 z`, fill: colors[it.kind] }));
     }
     if (onPick) {
       g.addEventListener("click", () => onPick(it));

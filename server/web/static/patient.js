@@ -1,6 +1,6 @@
 // Therapist: one patient — programme and level, level-up suggestion, weekly trend charts, sessions.
 import { api, badge, el, listOf, pretty, runPage, sessionRow, setStatus } from "./api.js";
-import { lineChart } from "./charts.js";
+import { gridChartWidth, lineChart } from "./charts.js";
 
 const pid = document.body.dataset.patientId;
 const FLAG_TEXT = { pain: "pain reported", form_worse: "form getting worse" };
@@ -17,7 +17,7 @@ function renderPlan(p, programmes) {
   form.level.value = p.level;
   form.programme_id.replaceChildren(
     el("option", { value: "" }, "None"),
-    ...programmes.map((pr) => el("option", { value: pr.id }, `${pr.title || pr.name} (${pretty(pr.level)})`)),
+    ...programmes.map((pr) => el("option", { value: pr.id }, `${pr.title || pr.name}${pr.builtin || !pr.owner_id ? " (built in)" : ""}`)),
   );
   form.programme_id.value = p.programme_id ?? "";
   form.keep_videos.checked = !!p.keep_videos;
@@ -31,33 +31,36 @@ function renderPlan(p, programmes) {
 function renderTrends(t) {
   const box = document.getElementById("trends");
   const charts = [];
+  const width = gridChartWidth(box);
   const exercises = t.exercises || {};
   for (const [exercise, weeks] of Object.entries(exercises)) {
-    const labels = weeks.map((w) => weekLabel(w.week));
+    const labels = weeks.map((w) => weekLabel(w.week));  // one point per ISO week with data
     const pts = (key) => weeks.map((w, i) => [i, w[key] ?? NaN]);
     const name = pretty(exercise);
     if (weeks.some((w) => w.reps_done || w.reps_target)) {
-      charts.push(lineChart({ title: `${name}: repetitions done vs target`, xLabels: labels, yMin: 0,
+      charts.push(lineChart({ width, title: `${name}: repetitions done vs target`, xLabels: labels, yMin: 0,
         series: [{ name: "done", points: pts("reps_done") }, { name: "target", points: pts("reps_target"), dashed: true, color: "#4d5662" }] }));
     }
     if (weeks.some((w) => w.avg_score !== null && w.avg_score !== undefined)) {
-      charts.push(lineChart({ title: `${name}: average form score`, xLabels: labels, yMin: 0, yMax: 100, band: [70, 100],
+      charts.push(lineChart({ width, title: `${name}: average form score`, xLabels: labels, yMin: 0, yMax: 100, band: [70, 100],
         bandLabel: "good form", series: [{ name: "average score", points: pts("avg_score"), color: "#1d7a36" }] }));
     }
     if (weeks.some((w) => w.hold_s)) {
-      charts.push(lineChart({ title: `${name}: longest hold`, xLabels: labels, yMin: 0, yUnit: "s",
+      charts.push(lineChart({ width, title: `${name}: longest hold`, xLabels: labels, yMin: 0, yUnit: "s",
         series: [{ name: "hold (s)", points: pts("hold_s") }, { name: "target", points: pts("hold_target_s"), dashed: true, color: "#4d5662" }] }));
     }
     if (weeks.some((w) => w.range_of_motion)) {
-      charts.push(lineChart({ title: `${name}: range of motion`, xLabels: labels, yUnit: "°",
+      charts.push(lineChart({ width, title: `${name}: range of motion`, xLabels: labels, yUnit: "°",
         series: [{ name: "range of motion (°)", points: pts("range_of_motion"), color: "#7c3aed" }] }));
     }
   }
   const pain = t.pain || [];
   if (pain.length) {
-    const weeks = [...new Set(pain.map((p) => p.week))].sort();
-    const worst = weeks.map((w, i) => [i, Math.max(...pain.filter((p) => p.week === w).map((p) => p.rating))]);
-    const fig = lineChart({ title: "Pain reports (worst rating per week, 0-10)", xLabels: weeks.map(weekLabel), yMin: 0, yMax: 10,
+    const allWeeks = Object.values(exercises).flatMap((ws) => ws.map((w) => w.week));
+    const weeks = [...new Set([...allWeeks, ...pain.map((p) => p.week)])].sort();
+    const worstIn = (w) => Math.max(...pain.filter((p) => p.week === w).map((p) => p.rating));
+    const worst = weeks.map((w, i) => [i, pain.some((p) => p.week === w) ? worstIn(w) : NaN]);
+    const fig = lineChart({ width, title: "Pain reports (worst rating per week, 0-10)", xLabels: weeks.map(weekLabel), yMin: 0, yMax: 10,
       series: [{ name: "worst pain", points: worst, color: "#b3261e" }] });
     fig.append(el("ul", { class: "small" }, pain.slice(-8).map((p) =>
       el("li", {}, `${weekLabel(p.week)}: ${p.rating}/10 ${p.location || ""}${p.note ? ` — ${p.note}` : ""} `,

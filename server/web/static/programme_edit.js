@@ -26,10 +26,10 @@ function itemRow(item) {
     el("td", {}, numberInput("reps", item.reps ?? (isHold ? "" : spec.targets?.reps), `${name}: repetitions`)),
     el("td", {}, numberInput("hold_s", item.hold_s ?? (isHold ? spec.targets?.hold_s : ""), `${name}: hold seconds`, { step: 0.5 })),
     el("td", {}, numberInput("rest_s", item.rest_s ?? spec.targets?.rest_s ?? 30, `${name}: rest seconds`)),
-    el("td", { class: "row" },
+    el("td", {}, el("div", { class: "row" },
       el("button", { type: "button", class: "btn btn-small", "aria-label": `Move ${name} up`, onclick: () => move(-1) }, "↑"),
       el("button", { type: "button", class: "btn btn-small", "aria-label": `Move ${name} down`, onclick: () => move(1) }, "↓"),
-      el("button", { type: "button", class: "btn btn-small btn-danger", "aria-label": `Remove ${name}`, onclick: () => tr.remove() }, "Remove")),
+      el("button", { type: "button", class: "btn btn-small btn-danger", "aria-label": `Remove ${name}`, onclick: () => tr.remove() }, "Remove"))),
   );
   tr.dataset.warmup = item.warmup ? "1" : "";
   return tr;

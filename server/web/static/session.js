@@ -1,7 +1,7 @@
 // A scored session: summary, timeline of reps / holds / warnings / pain, joint-angle curves with the target
 // band and each rep marked, the annotated video (clicking a rep or warning seeks it), notes, exports.
 import { api, badge, el, fmtDate, fmtSeconds, pretty, runPage, setStatus } from "./api.js";
-import { lineChart, timeline } from "./charts.js";
+import { gridChartWidth, lineChart, timeline } from "./charts.js";
 
 const sid = document.body.dataset.sessionId;
 const video = document.getElementById("video");
@@ -27,6 +27,7 @@ function seriesByExercise(d) {
 
 function renderCurves(d) {
   const charts = [];
+  const width = gridChartWidth(document.getElementById("curves"));
   for (const [exercise, series] of seriesByExercise(d)) {
     const bands = series.target_band || {};
     const reps = d.reps.filter((r) => !exercise || r.exercise === exercise || seriesByExercise(d).length === 1);
@@ -43,7 +44,7 @@ function renderCurves(d) {
           onClick: d.video_url ? () => seek(h.start_s) : null })),
       ];
       charts.push(lineChart({ title: `${pretty(exercise)}: ${pretty(signal)}`, series: [{ name: `${pretty(signal)} (°)`, points }],
-        band: bands[signal] || null, spans, xUnit: "s", yUnit: "°", height: 260 }));
+        band: bands[signal] || null, spans, xUnit: "s", height: 260, width }));
     }
   }
   document.getElementById("curves").replaceChildren(...charts);
@@ -113,7 +114,8 @@ function render(d, me) {
   vbox.hidden = !d.video_url;
   if (d.video_url && video.getAttribute("src") !== d.video_url) video.src = d.video_url;
   const items = timelineItems(d);
-  document.getElementById("timeline").replaceChildren(timeline(items, d.duration_s, d.video_url ? (it) => seek(it.t0) : null));
+  const tl = document.getElementById("timeline");
+  tl.replaceChildren(timeline(items, d.duration_s, d.video_url ? (it) => seek(it.t0) : null, tl.clientWidth));
   document.getElementById("timeline-help").textContent = d.video_url
     ? "Select a repetition, hold or warning to play the video from there."
     : "The video was not kept for this session (the patient's setting).";

@@ -18,13 +18,14 @@ export function targetText(item) {
 
 runPage(async () => {
   const p = await api("/api/me/programme");
-  const name = p.title || p.name || "Today's programme";
+  const prog = p.programme || {};
+  const name = prog.title || (prog.name ? `${pretty(prog.name)} programme` : "Today's programme");
   document.getElementById("today-title").textContent = name;
-  document.getElementById("today-desc").textContent = p.description || "";
+  document.getElementById("today-desc").textContent = prog.description || "";
   const items = listOf(p, "items");
   const start = document.getElementById("start-all");
-  if (items.length && p.name) {
-    start.href = `/exercise?programme=${encodeURIComponent(p.name)}`;
+  if (items.length && prog.name) {
+    start.href = `/exercise?programme=${encodeURIComponent(prog.name)}`;
     start.hidden = false;
   }
   const list = document.getElementById("today-items");

@@ -1,0 +1,74 @@
+"""A therapist's review of a session made from a real clip, through the pages only: keep the patient's videos,
+upload samples/squat_side.mp4 (two squats) on the upload page, follow the analysis, open the session, check
+the repetitions, the angle curve and that clicking a repetition plays the annotated video from there."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from webutil import REPO, browser, log_in, page_errors, require_chromium, running_server, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CLIP = REPO / "samples" / "squat_side.mp4"
+
+
+def test_upload_and_review_a_real_clip(tmp_path):
+    require_chromium()
+    with running_server(tmp_path / "server") as server, browser() as chromium:
+        patient_id = server.create_patient("therapist", "ada", "Ada Lovelace")
+        context = chromium.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        errors = page_errors(page)
+        log_in(page, server, "therapist")
+        page.wait_for_url(re.compile(r"/therapist$"))
+
+        page.goto(f"{server.url}/therapist/patients/{patient_id}")
+        page.get_by_label("Keep videos").check()
+        page.get_by_role("button", name="Save", exact=True).click()
+        page.locator("#plan-msg").filter(has_text="Saved").wait_for()
+
+        page.get_by_role("link", name="Upload a video for this patient").click()
+        page.wait_for_url(re.compile(r"/upload\?patient_id="))
+        page.get_by_label("Exercise").select_option("squat")
+        assert page.get_by_label("Patient").input_value() == str(patient_id)
+        page.get_by_label("Video file").set_input_files(CLIP)
+        page.get_by_role("button", name="Upload and analyse").click()
+        page.locator("#progress-box").wait_for()
+        result = page.locator("#result-text")
+        result.wait_for(timeout=240_000)  # the full model over 614 frames on a shared machine
+        assert result.inner_text().startswith("2 repetitions")
+        screenshot(page, "upload-result")
+
+        page.get_by_role("link", name="Open the session").click()
+        page.wait_for_url(re.compile(r"/sessions/\d+$"))
+        page.locator("#rep-total").wait_for()
+        assert page.locator("#rep-total").inner_text() == "2"
+        assert page.locator(".timeline .tl-item").filter(has=page.locator("rect")).count() == 2
+        curve = page.locator("#curves figure.chart").first
+        assert curve.locator("rect.band").count() == 1
+        assert curve.locator(".rep-label").all_text_contents() == ["#1", "#2"]
+        assert curve.locator("path[stroke]").count() >= 1
+
+        video = page.locator("#video")
+        video.wait_for()
+        page.wait_for_function("document.getElementById('video').readyState >= 1", timeout=30_000)
+        session = server.api("GET", page.url.replace(server.url, "/api"), "therapist").json()
+        second = session["reps"][1]
+        page.locator(".timeline .tl-item").filter(has_text="Repetition 2").click()
+        try:
+            page.wait_for_function(
+                f"Math.abs(document.getElementById('video').currentTime - {second['start_s'] - 0.3}) < 0.2",
+                timeout=10_000,
+            )
+        except Exception:
+            state = video.evaluate("v => [v.currentTime, v.duration, v.readyState, v.error && v.error.message, v.src]")
+            raise AssertionError(f"video did not seek to {second['start_s']}: {state}") from None
+        screenshot(page, "therapist-session-real")
+
+        pdf = page.request.get(page.url + "/report.pdf")
+        assert pdf.status == 200 and pdf.body()[:5] == b"%PDF-"
+        context.close()
+        assert not errors, errors
