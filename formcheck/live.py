@@ -25,7 +25,15 @@ import numpy as np
 from formcheck.coaching import Phase, PlanItem, SessionFlow, plan_for_programme, plan_item
 from formcheck.hud import render
 from formcheck.pose import Pose, PoseEstimator, PoseEstimatorOptions, PoseSmoother
-from formcheck.sources import Frame, FrameSource, RealtimeSource, SourceError, VideoFileSource, open_source
+from formcheck.sources import (
+    Frame,
+    FrameSource,
+    RealtimeSource,
+    SourceError,
+    VideoFileSource,
+    WebcamSource,
+    open_source,
+)
 
 WINDOW_TITLE = "formcheck live"
 KEY_NAMES = {32: "space", 13: "enter", 10: "enter", 27: "esc", 141: "enter"}
@@ -39,7 +47,7 @@ class LiveError(RuntimeError):
 class LiveOptions:
     """What ``formcheck live`` was asked to do."""
 
-    source: str | int = 0
+    source: str | int | FrameSource = 0  # a path, a camera index, or an opened source
     realtime: bool = False
     exercise: str | None = None
     programme: str | None = None
@@ -104,15 +112,19 @@ class LatestFrameReader:
                 self._ended = True
                 self._cond.notify()
 
-    def frames(self) -> Iterator[Frame]:
+    def frames(self, idle_s: float | None = None) -> Iterator[Frame | None]:
+        """The newest frame each time; ``None`` after ``idle_s`` without one (so a window can stay responsive)."""
         while True:
             with self._cond:
-                while self._latest is None and not self._ended:
-                    self._cond.wait(0.5)
+                waited = 0.0
+                while self._latest is None and not self._ended and (idle_s is None or waited < idle_s):
+                    self._cond.wait(0.05)
+                    waited += 0.05
                 frame, self._latest = self._latest, None
-                if frame is None:
+                if frame is None and self._ended:
                     break
-                self.arrived = self._latest_at
+                if frame is not None:
+                    self.arrived = self._latest_at
             yield frame
         if self.error is not None:
             raise self.error
@@ -128,7 +140,7 @@ def _frames(source: FrameSource) -> tuple[Iterator[Frame], Callable[[], int], Ca
     """Frames for the loop, a counter of dropped frames and a closer."""
     if source.live:
         reader = LatestFrameReader(source)
-        return reader.frames(), lambda: reader.dropped + getattr(source, "dropped", 0), reader.close
+        return reader.frames(idle_s=0.1), lambda: reader.dropped + getattr(source, "dropped", 0), reader.close
     from formcheck.pipeline import prefetch
 
     return prefetch(source, size=4), lambda: 0, lambda: None
@@ -238,6 +250,10 @@ class _Window:
 
     def show(self, canvas: np.ndarray) -> str | None:
         cv2.imshow(WINDOW_TITLE, canvas)
+        return self.poll()
+
+    def poll(self) -> str | None:
+        """Process window events; the key pressed, if any."""
         code = cv2.waitKey(1)
         if cv2.getWindowProperty(WINDOW_TITLE, cv2.WND_PROP_VISIBLE) < 1:
             self.opened = False
@@ -302,7 +318,10 @@ def run_live(options: LiveOptions, log: Callable[[str], None] = print) -> LiveRe
     window = _Window(options.window_size) if options.show_window else None
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # our own message says what failed
     try:
-        source = open_source(options.source, realtime=options.realtime)
+        if isinstance(options.source, FrameSource):
+            source = options.source
+        else:
+            source = open_source(options.source, realtime=options.realtime)
     except SourceError as exc:
         if window:
             window.close()
@@ -312,8 +331,7 @@ def run_live(options: LiveOptions, log: Callable[[str], None] = print) -> LiveRe
     except ModelError as exc:
         source.close()
         raise LiveError(str(exc)) from None
-    mirror = options.mirror if options.mirror is not None else isinstance(options.source, int) or (
-        isinstance(options.source, str) and options.source.isdigit())
+    mirror = options.mirror if options.mirror is not None else isinstance(source, WebcamSource)
     store = Store(options.db_url)
     session_id = store.start_session(kind="live", title=title, programme=programme_name, model=options.model,
                                      source=source.name, patient_id=options.patient_id)
@@ -341,6 +359,12 @@ def run_live(options: LiveOptions, log: Callable[[str], None] = print) -> LiveRe
     last_image: np.ndarray | None = None
     try:
         for frame in frames:
+            if frame is None:  # the camera is late: keep the window responsive
+                if window and (key := window.poll()):
+                    _key(flow, key, t, speaker)
+                if flow.finished or (window and not window.opened):
+                    break
+                continue
             if t0 is None:
                 t0 = frame.timestamp
             t = frame.timestamp - t0

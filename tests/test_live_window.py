@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from formcheck.draw import GOOD, WARN
+from formcheck.sources import Frame, FrameSource
 
 pytestmark = pytest.mark.slow
 
@@ -191,3 +192,42 @@ def test_video_that_stops_mid_session_keeps_the_session(tmp_path):
     assert status == "interrupted" and 40 <= frames < 150
     assert set_status == "stopped"
     assert landmarks and (tmp_path / "data" / "landmarks" / landmarks).exists()
+
+
+class StallingCamera(FrameSource):
+    """A live source that delivers some real frames, stalls, then stops like an unplugged camera."""
+
+    live = True
+    name = "camera 9"
+
+    def __iter__(self):
+        cap = cv2.VideoCapture(str(CLIP))
+        start = time.monotonic()
+        for index in range(45):
+            ok, image = cap.read()
+            assert ok
+            time.sleep(1 / 30)
+            yield Frame(image, time.monotonic() - start, index)
+        cap.release()
+        time.sleep(0.6)  # no frames for a while, then the driver gives up
+        self.interrupted = "camera 9 stopped delivering frames"
+
+
+def test_camera_that_stops_keeps_the_session(tmp_path):
+    if not _models_ready():
+        pytest.skip("pose models are not built (formcheck models build)")
+    from formcheck.live import LiveOptions, run_live
+
+    camera = StallingCamera()
+    lines: list[str] = []
+    result = run_live(
+        LiveOptions(source=camera, exercise="squat", intro_s=0, show_window=False, mute=True,
+                    db_url=f"sqlite:///{tmp_path / 'cam.db'}"),
+        log=lines.append,
+    )
+    assert result.status == "interrupted"
+    assert any("camera 9 stopped delivering frames" in line and "saved" in line for line in lines)
+    assert 0 < result.frames_shown <= 45 and result.report["notices"] == ["camera 9 stopped delivering frames"]
+    con = sqlite3.connect(tmp_path / "cam.db")
+    assert con.execute("select status, frames from sessions").fetchone() == ("interrupted", result.frames_shown)
+    con.close()
