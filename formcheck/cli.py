@@ -245,6 +245,7 @@ def live(
     model: ModelOpt = "full",
     save_landmarks: Annotated[bool, typer.Option("--save-landmarks", help="also keep the landmark stream")] = False,
     mute: Annotated[bool, typer.Option("--mute", help="no spoken cues or beeps (key m toggles)")] = False,
+    beeps: Annotated[bool, typer.Option("--beeps/--no-beeps", help="countdown beeps before sets")] = True,
     db: Annotated[str | None, typer.Option("--db", help="database URL (default: SQLite in the data folder)")] = None,
     screenshot_dir: Annotated[Path | None, typer.Option("--screenshot-dir", help="save what the window shows")] = None,
     auto_keys: Annotated[str | None, typer.Option("--auto-keys", help="scripted keys, e.g. '5:n,9:p,10:6'")] = None,
@@ -270,7 +271,7 @@ def live(
     try:
         options = LiveOptions(
             source=source if source is not None else (camera or 0), realtime=realtime, exercise=exercise,
-            programme=program, model=model, save_landmarks=save_landmarks, mute=mute, db_url=db,
+            programme=program, model=model, save_landmarks=save_landmarks, mute=mute, beeps=beeps, db_url=db,
             screenshot_dir=screenshot_dir, auto_keys=parse_auto_keys(auto_keys or ""), intro_s=intro,
             summary_s=summary_seconds, window_size=(width, height), mirror=mirror, show_window=window,
         )
