@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -16,11 +17,30 @@ from server.routers import auth, health, jobs, live, patients, programmes, sessi
 from server.settings import Settings
 
 log = logging.getLogger("formcheck.server")
+_TOKEN_IN_URL = re.compile(r"(token=)[^&\s\"]+")
+
+
+class RedactTokens(logging.Filter):
+    """Keep login tokens (``/api/live?token=...``) out of the server's logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "token=" in message:
+            record.msg, record.args = _TOKEN_IN_URL.sub(r"\1[redacted]", message), ()
+        return True
+
+
+def _redact_server_logs() -> None:
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The app: migrates the database, seeds built-in programmes, starts the job runner (resuming jobs)."""
     settings = settings or Settings()
+    _redact_server_logs()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

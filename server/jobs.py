@@ -12,6 +12,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
@@ -34,7 +35,17 @@ class JobRunner(Protocol):
 
 
 def _child_init() -> None:
+    """In each worker process: exit as soon as the server process is gone (killed), leaving its jobs to the
+    restarted server, which resumes them from the database."""
     os.environ["FORMCHECK_WORKER_CHILD"] = "1"
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 class LocalJobRunner:
