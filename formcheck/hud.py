@@ -24,7 +24,11 @@ ACCENT = (255, 200, 80)  # BGR: light blue
 PAUSE_BG = (120, 80, 20)
 PAIN = (60, 60, 220)
 BONE = (235, 235, 235)
-KEYS_HELP = "space pause   enter start   n next   r redo set   p pain stop   m mute   q quit"
+KEYS_HELP = {
+    "exercise": "space pause   r redo set   n next   p pain stop   m mute   q quit",
+    "howto": "enter start now   space pause   n skip   p pain stop   m mute   q quit",
+    "rest": "enter go on now   space pause   n next exercise   p pain stop   m mute   q quit",
+}
 _ASCII = str.maketrans({"–": "-", "—": "-", "’": "'", "‘": "'", "“": '"', "”": '"', "…": "...", "·": "-",
                         "°": " deg", "×": "x"})
 
@@ -179,9 +183,10 @@ def render(
         _summary(canvas, lay, view)
     if view.paused:
         _banner(canvas, lay, "Paused - press space to resume", PAUSE_BG)
-    if phase not in ("summary", "done", "pain_rating", "pain_location", "pain_advice"):
-        w, _ = text_size(KEYS_HELP, lay.small * 0.85, 1)
-        put(canvas, KEYS_HELP, ((lay.w - w) // 2 - 4, lay.h - text_size("Ag", lay.small * 0.85, 1)[1] - 8),
+    if phase in KEYS_HELP:
+        help_text = KEYS_HELP[phase]
+        w, _ = text_size(help_text, lay.small * 0.85, 1)
+        put(canvas, help_text, ((lay.w - w) // 2 - 4, lay.h - text_size("Ag", lay.small * 0.85, 1)[1] - 8),
             lay.small * 0.85, GREY, 1, bg=PANEL, pad=4)
     return canvas, pts
 

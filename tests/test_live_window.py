@@ -231,3 +231,29 @@ def test_camera_that_stops_keeps_the_session(tmp_path):
     con = sqlite3.connect(tmp_path / "cam.db")
     assert con.execute("select status, frames from sessions").fetchone() == ("interrupted", result.frames_shown)
     con.close()
+
+
+def test_programme_with_pain_stop_is_recorded(tmp_path):
+    """The whole command on a programme: skip the warm-ups, start a set, pain stop with a rating and a place."""
+    if not _models_ready():
+        pytest.skip("pose models are not built (formcheck models build)")
+    db = tmp_path / "prog.db"
+    run = subprocess.run(
+        [*FORMCHECK, "live", "--source", str(CLIP), "--program", "initial", "--intro", "0.5", "--no-window",
+         "--mute", "--db", f"sqlite:///{db}", "--auto-keys", "1:n,2:n,4:p,4.5:7,5:enter,5.5:1,6:enter"],
+        cwd=REPO, env={**os.environ, "FORMCHECK_DATA_DIR": str(tmp_path / "data")}, capture_output=True, text=True,
+        timeout=300,
+    )
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out
+    assert "pain reported 7/10" in out
+    con = sqlite3.connect(db)
+    status, programme, report = con.execute("select status, programme, report from sessions").fetchone()
+    sets = con.execute("select exercise, status from exercise_sets order by id").fetchall()
+    pain = con.execute("select rating, location, set_id from pain_reports").fetchall()
+    con.close()
+    assert (status, programme) == ("completed", "initial")
+    assert sets == [("knee_to_chest", "skipped"), ("hamstring_stretch", "skipped"), ("ankle_pump", "stopped")]
+    assert pain == [(7, "lower back", None)]
+    summary = json.loads(report)["summary"]
+    assert summary["ended_by"] == "pain" and summary["programme"].startswith("Initial")
