@@ -171,6 +171,21 @@ def build_plan(exercise: str | None, programme: str | None) -> tuple[str, str | 
     return item.name, None, [item]
 
 
+def open_store(url: str | None):
+    """The session store; an unusable database URL is a :class:`LiveError`."""
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from formcheck.store import Store
+
+    try:
+        return Store(url)
+    except ArgumentError:
+        raise LiveError(f"{url!r} is not a database URL (e.g. sqlite:///path/to/formcheck.db)") from None
+    except (SQLAlchemyError, OSError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise LiveError(f"cannot open the database {url or '(default)'}: {reason}") from None
+
+
 def _analyzer_factory(exercise: str):
     from formcheck.analysis import make_analyzer
 
@@ -312,9 +327,10 @@ def run_live(options: LiveOptions, log: Callable[[str], None] = print) -> LiveRe
     from formcheck.modelbuild import ModelError
     from formcheck.recording import PoseStream
     from formcheck.speech import Speaker
-    from formcheck.store import Store, data_dir
+    from formcheck.store import data_dir
 
     title, programme_name, plan = build_plan(options.exercise, options.programme)
+    store = open_store(options.db_url)
     window = _Window(options.window_size) if options.show_window else None
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # our own message says what failed
     try:
@@ -325,14 +341,15 @@ def run_live(options: LiveOptions, log: Callable[[str], None] = print) -> LiveRe
     except SourceError as exc:
         if window:
             window.close()
+        store.close()
         raise LiveError(str(exc)) from None
     try:
         estimator = PoseEstimator.create(PoseEstimatorOptions(model=options.model))
     except ModelError as exc:
         source.close()
+        store.close()
         raise LiveError(str(exc)) from None
     mirror = options.mirror if options.mirror is not None else isinstance(source, WebcamSource)
-    store = Store(options.db_url)
     session_id = store.start_session(kind="live", title=title, programme=programme_name, model=options.model,
                                      source=source.name, patient_id=options.patient_id)
     from formcheck.store import SessionRecorder

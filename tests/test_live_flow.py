@@ -400,3 +400,14 @@ def test_plans_from_the_catalog_and_programmes():
         build_plan(None, "expert")
     with pytest.raises(LiveError, match="choose an exercise"):
         build_plan(None, None)
+
+
+def test_unusable_database_is_a_clear_error(tmp_path):
+    from formcheck.live import open_store
+
+    with pytest.raises(LiveError, match="not a database URL"):
+        open_store("nonsense")
+    with pytest.raises(LiveError, match="cannot open the database"):
+        open_store(f"sqlite:///{tmp_path}/missing/dir/x.db")
+    store = open_store(f"sqlite:///{tmp_path}/ok.db")
+    store.close()
