@@ -70,11 +70,13 @@ def landmark_indices(name: str, side: str | None) -> tuple[int, ...]:
 
 def angle_between(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> float:
     """Angle ABC at ``b`` in degrees (0..180); NaN when a segment has no length or a point is missing."""
-    u, v = a - b, c - b
-    nu, nv = float(np.linalg.norm(u)), float(np.linalg.norm(v))
+    u = [float(x) - float(y) for x, y in zip(a, b, strict=True)]  # plain floats: faster than numpy for 2-3 values
+    v = [float(x) - float(y) for x, y in zip(c, b, strict=True)]
+    nu = math.sqrt(sum(x * x for x in u))
+    nv = math.sqrt(sum(x * x for x in v))
     if not (nu > 1e-9 and nv > 1e-9):
         return math.nan
-    cos = float(np.dot(u, v)) / (nu * nv)
+    cos = sum(x * y for x, y in zip(u, v, strict=True)) / (nu * nv)
     return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
 
 
@@ -132,7 +134,7 @@ class BodyGeometry:
         if key not in self._cache:
             coords = self.px if space == "image" else self.world
             idx = landmark_indices(name, side)
-            self._cache[key] = coords[list(idx)].mean(axis=0)
+            self._cache[key] = coords[idx[0]] if len(idx) == 1 else (coords[idx[0]] + coords[idx[1]]) * 0.5
         return self._cache[key]
 
     def seen(self, name: str, side: str | None) -> bool:
@@ -228,9 +230,9 @@ class BodyGeometry:
     def near_side(self) -> str:
         """The side closer to the camera (MediaPipe world z, negative towards the camera), visibility as a tiebreak."""
         z = self.world[:, 2]
-        left = np.nanmean(z[[L.LEFT_SHOULDER, L.LEFT_HIP, L.LEFT_KNEE]])
-        right = np.nanmean(z[[L.RIGHT_SHOULDER, L.RIGHT_HIP, L.RIGHT_KNEE]])
-        if np.isfinite(left) and np.isfinite(right) and abs(left - right) > 0.05:
+        left = float(z[L.LEFT_SHOULDER] + z[L.LEFT_HIP] + z[L.LEFT_KNEE]) / 3
+        right = float(z[L.RIGHT_SHOULDER] + z[L.RIGHT_HIP] + z[L.RIGHT_KNEE]) / 3
+        if math.isfinite(left) and math.isfinite(right) and abs(left - right) > 0.05:
             return "left" if left < right else "right"
         return "left" if self.side_visibility("left") >= self.side_visibility("right") else "right"
 

@@ -39,23 +39,29 @@ HOLD_BAND = 0.3  # a hold at the target: within this fraction of the repetition'
 
 
 class RecentRange:
-    """Range (max - min) of a signal over the last ``window_s`` seconds."""
+    """Range (max - min) of a signal over the last ``window_s`` seconds (monotonic queues: O(1) per sample)."""
 
     def __init__(self, window_s: float):
         self.window_s = window_s
-        self._items: deque[tuple[float, float]] = deque()
+        self._max: deque[tuple[float, float]] = deque()
+        self._min: deque[tuple[float, float]] = deque()
 
     def add(self, t: float, v: float) -> None:
         if math.isfinite(v):
-            self._items.append((t, v))
-        while self._items and self._items[0][0] < t - self.window_s:
-            self._items.popleft()
+            while self._max and self._max[-1][1] <= v:
+                self._max.pop()
+            self._max.append((t, v))
+            while self._min and self._min[-1][1] >= v:
+                self._min.pop()
+            self._min.append((t, v))
+        for q in (self._max, self._min):
+            while q and q[0][0] < t - self.window_s:
+                q.popleft()
 
     def range(self) -> float:
-        if not self._items:
+        if not self._max:
             return 0.0
-        vals = [v for _, v in self._items]
-        return max(vals) - min(vals)
+        return self._max[0][1] - self._min[0][1]
 
 
 class ExerciseAnalyzer:

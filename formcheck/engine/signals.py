@@ -38,10 +38,10 @@ def signal_landmarks(spec: SignalSpec, side: str | None) -> list[int]:
     return out
 
 
-def trusted(spec: SignalSpec, geo: BodyGeometry, side: str | None) -> bool:
+def trusted(spec: SignalSpec, geo: BodyGeometry, side: str | None, idx: list[int] | None = None) -> bool:
     """Every landmark of the signal is in the image, and it is either seen or (for a hidden joint whose
     visibility MediaPipe under-reports) the limb geometry is plausible."""
-    idx = signal_landmarks(spec, side)
+    idx = signal_landmarks(spec, side) if idx is None else idx
     if not bool(geo.in_frame[idx].all()):
         return False
     vis = float(geo.visibility[idx].min())
@@ -88,13 +88,16 @@ class SignalBank:
         self._smooth = {
             (n, side): Smoother(tau_s) for n in signals for side in (SIDES if self.sided[n] else (None,))
         }
+        self._landmarks = {
+            (n, side): signal_landmarks(s, side) for n, s in signals.items() for side in (*SIDES, None)
+        }
         self.values: dict[str, dict[str | None, float]] = {n: {} for n in signals}
         self.trust: dict[str, dict[str | None, bool]] = {n: {} for n in signals}
 
     def update(self, geo: BodyGeometry, t: float) -> None:
         for name, spec in self.specs.items():
             for side in SIDES if self.sided[name] else (None,):
-                ok = geo.present and trusted(spec, geo, side)
+                ok = geo.present and trusted(spec, geo, side, self._landmarks[(name, side)])
                 raw = measure(spec, geo, side) if ok else math.nan
                 self.trust[name][side] = ok and math.isfinite(raw)
                 self.values[name][side] = self._smooth[(name, side)](t, raw)
