@@ -142,4 +142,18 @@ class LocalJobRunner:
         return resumed
 
     def shutdown(self) -> None:
+        """Stop at once: worker processes end, and jobs they had go back to the queue for the next start
+        (without counting the interrupted attempt)."""
+        processes = list((getattr(self._executor, "_processes", None) or {}).values())
         self._executor.shutdown(wait=False, cancel_futures=True)
+        if not processes:
+            return  # inline (thread) jobs cannot be stopped: they finish and record their result
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        with self.store.session() as db, db.begin():
+            for job in db.scalars(select(Job).where(Job.status == "running")):
+                job.status, job.attempts = "queued", max(0, job.attempts - 1)
+                row = db.get(ExerciseSession, job.session_id)
+                if row is not None:
+                    row.status = "queued"

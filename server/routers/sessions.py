@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from formcheck.store import ExerciseSession, Note, PainReport, User
@@ -32,7 +32,7 @@ def list_sessions(user: CurrentUser, db: DB, patient_id: int | None = None, limi
         query = query.where(ExerciseSession.patient_id == user.id)
     else:
         own = select(User.id).where(User.therapist_id == user.id)
-        query = query.where(ExerciseSession.patient_id.in_(own))
+        query = query.where(or_(ExerciseSession.patient_id.in_(own), ExerciseSession.patient_id == user.id))
     return [summary(s) for s in db.scalars(query.limit(max(1, min(limit, 1000))))]
 
 

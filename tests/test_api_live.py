@@ -1,0 +1,84 @@
+"""The live WebSocket's protocol: auth, bad requests, programme flow (pain, next, stop), recording.
+(Frames through the real model are covered end to end in test_server_e2e.py.)"""
+
+from __future__ import annotations
+
+import pytest
+from apiutil import SAMPLE, add_user, api_client, create_patient, login, make_settings
+
+from formcheck.modelbuild import ModelError, check_model
+from server.catalog import exercise_ids
+
+
+@pytest.fixture
+def api(tmp_path):
+    try:
+        check_model("full")
+    except ModelError as exc:
+        pytest.skip(f"pose model not built: {exc}")
+    if not exercise_ids():
+        pytest.skip("the exercise catalog is not installed yet")
+    with api_client(make_settings(tmp_path)) as client:
+        add_user(client, "thera")
+        create_patient(client, login(client, "thera"), "pat1")
+        yield client, login(client, "pat1")["Authorization"].split()[1]
+
+
+def first_message(client, query: str) -> dict:
+    with client.websocket_connect(f"/api/live?{query}") as ws:
+        return ws.receive_json()
+
+
+def test_refuses_missing_or_bad_token(api):
+    client, _ = api
+    client.cookies.clear()
+    assert first_message(client, "exercise=squat") == {
+        "type": "error",
+        "title": "Not authenticated",
+        "detail": "Log in first (no token was sent).",
+        "status": 401,
+    }
+    assert first_message(client, "exercise=squat&token=abc")["status"] == 401
+
+
+def test_unknown_exercise_or_programme(api):
+    client, token = api
+    msg = first_message(client, f"exercise=../../etc/passwd&token={token}")
+    assert msg["status"] == 422 and msg["title"] == "Unknown exercise"
+    msg = first_message(client, f"programme=/etc/passwd&token={token}")
+    assert msg["status"] == 404 and "initial" in msg["detail"]
+    assert first_message(client, f"token={token}")["status"] == 422
+
+
+def test_programme_flow_records_sets_pain_and_summary(api):
+    client, token = api
+    import cv2
+
+    ok, image = cv2.VideoCapture(str(SAMPLE)).read()
+    jpeg = cv2.imencode(".jpg", cv2.resize(image, (180, 320)))[1].tobytes()
+    with client.websocket_connect(f"/api/live?programme=initial&token={token}") as ws:
+        start = ws.receive_json()
+        assert start["type"] == "session" and len(start["items"]) >= 2
+        ws.send_json({"type": "frame_time", "t": 0.5})
+        ws.send_bytes(jpeg)
+        frame = ws.receive_json()
+        assert frame["type"] == "frame" and frame["t"] == 0.5 and "snapshot" in frame
+        ws.send_bytes(b"not a jpeg")
+        assert ws.receive_json()["title"] == "Bad frame"
+        ws.send_text("not json")
+        assert ws.receive_json()["title"] == "Bad message"
+        ws.send_json({"type": "pain", "rating": 11})
+        assert ws.receive_json()["title"] == "Bad pain rating"
+        ws.send_json({"type": "pain", "rating": 6, "location": "lower back"})
+        pain = ws.receive_json()
+        assert pain["type"] == "pain" and "clinician" in pain["advice"]
+        ws.send_json({"type": "next"})
+        step = ws.receive_json()
+        assert step["type"] == "set" and (step["done"] or step["exercise"])
+        ws.send_json({"type": "stop"})
+        summary = ws.receive_json()
+        assert summary["type"] == "summary" and summary["report"]["frames"] == 1
+        assert [p["rating"] for p in summary["report"]["pain"]] == [6]
+    session = client.get(f"/api/sessions/{start['session_id']}", headers={"Authorization": f"Bearer {token}"}).json()
+    assert session["kind"] == "live" and session["programme"] == "initial" and session["status"] == "completed"
+    assert len(session["sets"]) == 2 and [p["location"] for p in session["pain"]] == ["lower back"]
