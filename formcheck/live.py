@@ -216,7 +216,8 @@ class _Screenshots:
         self._thread = threading.Thread(target=self._run, name="screenshots", daemon=True)
         self._thread.start()
 
-    def maybe(self, t: float, canvas: np.ndarray, view, pts, present: bool, engine: dict | None = None) -> None:
+    def maybe(self, t: float, canvas: np.ndarray, view, pts, present: bool, engine: dict | None = None,
+              fps: float | None = None) -> None:
         if not (t >= self._next_t or view.phase != self._last_phase):
             return
         self._next_t = t + self.every_s
@@ -224,7 +225,7 @@ class _Screenshots:
         self._count += 1
         name = f"{self._count:04d}_{view.phase}.png"
         record = {"file": name, "t": round(t, 3), **view.to_dict(), "pose_present": present,
-                  "engine_reps": (engine or {}).get("reps")}
+                  "engine_reps": (engine or {}).get("reps"), "fps": None if fps is None else round(fps, 1)}
         if pts is not None:
             record["joints_px"] = [[round(float(x), 1), round(float(y), 1)] for x, y in pts]
         try:
@@ -402,7 +403,7 @@ def run_live(options: LiveOptions, log: Callable[[str], None] = print) -> LiveRe
             last_image = frame.image
             shown += 1
             if shots:
-                shots.maybe(t, canvas, view, pts, pose.present, engine=flow.engine_snapshot)
+                shots.maybe(t, canvas, view, pts, pose.present, engine=flow.engine_snapshot, fps=fps)
             progress.maybe(t, shown, with_person)
             if window:
                 key = window.show(canvas)
