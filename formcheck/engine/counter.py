@@ -59,7 +59,7 @@ class RepCounter:
         min_range: float | None = None,
         min_duration_s: float = 0.4,
         max_duration_s: float = 20.0,
-        settle_s: float = 0.3,
+        settle_s: float = 0.0,
         dropout_s: float = 1.0,
     ):
         self.sign = 1.0 if target > rest else -1.0
