@@ -50,6 +50,7 @@ class PeriodicResult:
     peaks_s: list[float] = field(default_factory=list)  # time of each repetition's extreme
     periodicity: float = 0.0  # autocorrelation at the period (0..1): how repetitive the movement is
     swing: float = 0.0  # typical peak-to-trough swing, torso lengths
+    signal: np.ndarray | None = None  # (T,) the repetition signal (band-passed main component), NaN outside
 
 
 def pose_features(landmarks: np.ndarray) -> np.ndarray:
@@ -213,7 +214,9 @@ def count_repetitions(
     half = period / 2
     reps = [(max(t[0], t[p] - half), min(t[-1], t[p] + half)) for p in peaks]
     swing = float(np.median(prom)) if len(prom) else 0.0
-    return PeriodicResult(len(peaks), period, reps, [float(t[p]) for p in peaks], strength, swing)
+    full = np.full(n, np.nan)
+    full[first : last + 1] = y
+    return PeriodicResult(len(peaks), period, reps, [float(t[p]) for p in peaks], strength, swing, full)
 
 
 class PeriodicAnalyzer:
