@@ -185,6 +185,52 @@ def test_patient_page_trends_and_level(site, page):
     assert r.json()["level"] == "intermediate"
 
 
+def test_add_patient_and_accept_level_up(site, page):
+    server, _, _ = site
+    log_in(page, server, "therapist")
+    page.wait_for_url(re.compile(r"/therapist$"))
+    page.get_by_text("Add a patient").click()
+    page.get_by_label("Name shown").fill("Cy Young")
+    page.get_by_label("Username").fill("cyoung")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Add patient").click()
+    page.get_by_role("link", name="Cy Young").wait_for()
+    cy = next(p for p in server.api("GET", "/api/patients", "therapist").json() if p["username"] == "cyoung")
+    store = Store(f"sqlite:///{server.data_dir / 'formcheck.db'}")
+    try:
+        for days_ago in (4, 2, 0):  # three sessions that met the target of 10 reps with good form, no pain
+            _seed_session(store, cy["id"], days_ago, [85.0] * 10, pain=False)
+    finally:
+        store.close()
+
+    page.get_by_role("link", name="Cy Young").click()
+    button = page.get_by_role("button", name="Move up to Intermediate")
+    button.wait_for()
+    assert "met their targets" in page.locator("#suggestion-text").inner_text()
+    screenshot(page, "therapist-level-up")
+    button.click()
+    page.locator("#plan-msg").filter(has_text="Moved to Intermediate").wait_for()
+    assert page.locator("#suggestion").is_hidden()
+    assert server.api("GET", f"/api/patients/{cy['id']}", "therapist").json()["level"] == "intermediate"
+    assert page.get_by_label("Level", exact=True).input_value() == "intermediate"
+
+
+def test_no_level_up_after_pain(site, page):
+    server, _, _ = site
+    patient_id = server.create_patient("therapist", "dee", "Dee Dee")
+    store = Store(f"sqlite:///{server.data_dir / 'formcheck.db'}")
+    try:
+        for days_ago in (4, 2, 0):  # targets met with good form, but pain in the last session
+            _seed_session(store, patient_id, days_ago, [85.0] * 10, pain=days_ago == 0)
+    finally:
+        store.close()
+    log_in(page, server, "therapist")
+    page.wait_for_url(re.compile(r"/therapist$"))
+    page.goto(f"{server.url}/therapist/patients/{patient_id}")
+    page.locator("#level-note").filter(has_text="Pain was reported").wait_for()
+    assert page.locator("#suggestion").is_hidden()
+
+
 def test_programme_editor(site, page):
     server, _, _ = site
     log_in(page, server, "therapist")

@@ -81,6 +81,7 @@ async function renderSuggestion(p) {
     return;
   }
   box.hidden = !s.suggest;
+  document.getElementById("level-note").textContent = s.suggest ? "" : `Next level: ${s.reason}`;
   if (!s.suggest) return;
   document.getElementById("suggestion-text").textContent =
     `${p.display_name || p.username} could move from ${pretty(p.level)} to ${pretty(s.to_level)}: ${s.reason}`;
