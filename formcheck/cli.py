@@ -288,6 +288,7 @@ def eval_clips(
     json_out: Annotated[Path | None, typer.Option("--json", help="write the results as JSON here")] = None,
     model: ModelOpt = "full",
     cache: Annotated[Path | None, typer.Option(help="landmark streams folder (<clip>.npz): reused, or written")] = None,
+    auto: Annotated[bool, typer.Option("--auto", help="recognise each clip's exercise (as --exercise auto)")] = False,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
     """Accuracy on clips with ground truth: repetition counts, holds, fault detection (runs the real model)."""
@@ -299,7 +300,7 @@ def eval_clips(
         return tqdm(items, unit="clip", disable=not progress, desc="eval")
 
     try:
-        results, summary = evaluate_dir(folder, cache=cache, model=model, progress=bar)
+        results, summary = evaluate_dir(folder, cache=cache, model=model, progress=bar, auto=auto)
     except EvalError as exc:
         fail(str(exc))
     typer.echo(format_table(results, summary))

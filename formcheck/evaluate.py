@@ -63,6 +63,7 @@ class ClipResult:
     faults_found: list[str] = field(default_factory=list)
     error: str = ""  # the crash, if any
     note: str = ""
+    recognised: str | None = None  # with ``auto``: the exercise the recogniser chose
 
 
 def _int_or_none(text: str) -> int | None:
@@ -188,13 +189,15 @@ def match_holds(expected: Iterable[tuple[float, float]], got: list[dict], tolera
     return ok
 
 
-def evaluate_clip(truth: ClipTruth, root: Path, cache: Path | None = None, model: str = "full") -> ClipResult:
-    """Run one clip and compare it with its ground truth. Errors are caught and reported, not raised."""
+def evaluate_clip(truth: ClipTruth, root: Path, cache: Path | None = None, model: str = "full",
+                  auto: bool = False) -> ClipResult:
+    """Run one clip and compare it with its ground truth. Errors are caught and reported, not raised.
+    With ``auto`` the exercise is recognised from the motion (``--exercise auto``) instead of given."""
     result = ClipResult(truth.clip, truth.exercise, truth.reps if truth.scored else None, None, None,
                         holds_expected=len(truth.holds), faulty=truth.faulty)
     try:
         try:
-            analyzer = make_analyzer(truth.exercise)
+            analyzer = make_analyzer("auto" if auto else truth.exercise)
         except (KeyError, ValueError):
             from formcheck.engine.periodic import PeriodicAnalyzer
 
@@ -213,6 +216,9 @@ def evaluate_clip(truth: ClipTruth, root: Path, cache: Path | None = None, model
     result.holds_got = [h["duration_s"] for h in report.holds]
     result.holds_within = match_holds(truth.holds, report.holds, truth.hold_tolerance_s)
     result.faults_found = faults_of(report)
+    if auto:
+        result.recognised = analyzer.exercise
+        return result
     if getattr(analyzer, "exercise", truth.exercise) != truth.exercise and not result.note:
         result.note = f"analysed as {analyzer.exercise}"
     return result
@@ -260,16 +266,19 @@ def totals(results: list[ClipResult]) -> dict:
     }
     out.update(fault_metrics([(r.faulty, bool(r.faults_found)) for r in results
                               if r.faulty is not None and not r.error]))
+    if any(r.recognised is not None for r in results):
+        out["recognition_accuracy"] = sum(r.recognised == r.exercise for r in results) / len(results)
     return out
 
 
 def evaluate_dir(folder: str | Path, cache: str | Path | None = None, model: str = "full",
-                 progress: Callable[[Iterable], Iterable] | None = None) -> tuple[list[ClipResult], dict]:
+                 progress: Callable[[Iterable], Iterable] | None = None,
+                 auto: bool = False) -> tuple[list[ClipResult], dict]:
     """Evaluate every clip listed in ``folder/ground_truth.csv``; returns per-clip results and totals."""
     folder = Path(folder)
     truths = read_ground_truth(folder)
     items = progress(truths) if progress else truths
-    results = [evaluate_clip(t, folder, Path(cache) if cache else None, model) for t in items]
+    results = [evaluate_clip(t, folder, Path(cache) if cache else None, model, auto) for t in items]
     return results, totals(results)
 
 
@@ -284,7 +293,7 @@ def format_table(results: list[ClipResult], summary: dict) -> str:
         faults = f"{truth}/{'found' if r.faults_found else 'none'}" if truth else ""
         exp = "" if r.expected is None else str(r.expected)
         got = "ERR" if r.error else str(r.got)
-        note = r.error or r.note
+        note = r.error or r.note or (f"recognised {r.recognised}" if r.recognised else "")
         lines.append(f"{r.clip[:44]:44s} {r.exercise[:24]:24s} {exp:>8s} {got:>4s} {ok:>4s} {holds:>6s} {faults:>14s}"
                      + (f"  {note}" if note else ""))
     lines.append("")
