@@ -221,6 +221,8 @@ class Job(Base):
     upload_file: Mapped[str] = mapped_column(String(255))  # server-made name under the upload folder
     exercise: Mapped[str] = mapped_column(String(80))
     model: Mapped[str] = mapped_column(String(16), default="full")
+    # e.g. {"exercises": [...]} to recognise one of a programme's exercises when ``exercise`` is "auto"
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(
         String(16), default="queued", index=True
     )  # queued|running|done|failed|cancelled

@@ -26,6 +26,15 @@ def check_exercise(exercise: str) -> str:
     raise Problem(422, f"Unknown exercise {exercise!r}. Choose one of: {known}.", "Unknown exercise")
 
 
+def recognition_available() -> bool:
+    """Whether ``auto`` (recognising the exercise from the motion) is installed."""
+    try:
+        from formcheck.engine.recognition import AutoAnalyzer  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _text(value) -> str:
     if value is None:
         return ""

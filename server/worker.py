@@ -90,6 +90,23 @@ def _targets(db, patient: User | None, exercise: str) -> tuple[int | None, float
         return None, None
 
 
+def _analyzer(exercise: str, options: dict, make_analyzer):
+    if exercise == "auto":
+        from formcheck.engine.recognition import AutoAnalyzer
+
+        return AutoAnalyzer(exercises=options.get("exercises"))
+    return make_analyzer(exercise)
+
+
+def _exercise_name(exercise: str) -> str:
+    try:
+        from server.catalog import exercise_info
+
+        return exercise_info(exercise)["name"]
+    except Exception:  # e.g. "periodic": an exercise outside the catalog
+        return exercise.replace("_", " ").capitalize()
+
+
 class _Progress:
     """Writes progress and reads cancel requests at most every ``interval`` seconds."""
 
@@ -158,7 +175,7 @@ def analyse_upload(job_id: int, db_url: str, data_dir: str, model: str = "full")
             keep = bool(patient and patient.keep_videos)
             target_reps, target_hold = _targets(db, patient, job.exercise)
             session_id, exercise, upload = row.id, job.exercise, data / "uploads" / job.upload_file
-            model = job.model or model
+            model, options = job.model or model, dict(job.options or {})
 
         video_name = f"{uuid.uuid4().hex}.webm" if keep else None
         try:
@@ -166,7 +183,7 @@ def analyse_upload(job_id: int, db_url: str, data_dir: str, model: str = "full")
         except SourceError as exc:
             _fail(store, job_id, session_id, "failed", f"The video cannot be read: {exc}")
             return "failed"
-        analyzer = EventTap(make_analyzer(exercise))
+        analyzer = EventTap(_analyzer(exercise, options, make_analyzer))
         estimator = PoseEstimator.create(PoseEstimatorOptions(model=model))
         tracker = _Progress(store, job_id, source.frame_count)
         sinks = []
@@ -196,7 +213,18 @@ def analyse_upload(job_id: int, db_url: str, data_dir: str, model: str = "full")
                 return "cancelled"
             _fail(store, job_id, session_id, "failed", NOBODY)
             return "failed"
-        series = {exercise: analyzer.series()} if hasattr(analyzer.inner, "series") else None
+        if exercise == "auto":  # recognised: store the session under the exercise that was seen
+            exercise = analyzer.inner.exercise
+            with store.session() as db:
+                row = db.get(ExerciseSession, session_id)
+                patient = db.get(User, row.patient_id) if row.patient_id else None
+                target_reps, target_hold = _targets(db, patient, exercise)
+        series_of = getattr(analyzer.inner, "series", None) or getattr(
+            getattr(analyzer.inner, "_delegate", None),
+            "series",
+            None,  # "auto": the recognised exercise's analyzer
+        )
+        series = {exercise: series_of()} if series_of else None
         data_out = report.to_dict()
         if not data_out.get("summary"):
             scores = [r["score"] for r in data_out["reps"]]
@@ -225,6 +253,8 @@ def analyse_upload(job_id: int, db_url: str, data_dir: str, model: str = "full")
             row, job = db.get(ExerciseSession, session_id), db.get(Job, job_id)
             row.status, row.ended_at, row.error = "completed", utcnow(), None
             row.report, row.series, row.model = data_out, series, model
+            if job.exercise == "auto":
+                row.title = _exercise_name(exercise)
             row.duration_s, row.frames, row.frames_with_person = (
                 report.duration_s,
                 report.frames,

@@ -145,3 +145,37 @@ def test_cancel_and_retry_rules(api, exercise):
     assert r.status_code == 409  # a queued job cannot be retried
     assert client.post(f"/api/jobs/{body['job_id']}/cancel", headers=headers).status_code == 200
     assert client.app.state.jobs.cancelled == [body["job_id"]]
+
+
+def test_upload_for_a_programme_recognises_among_its_exercises(api, exercise):
+    from server.catalog import recognition_available
+
+    client, headers, _, settings = api
+    r = upload(client, headers, SAMPLE.read_bytes(), "")
+    assert r.status_code == 422 and r.json()["title"] == "Exercise missing"
+    r = upload(client, headers, SAMPLE.read_bytes(), "", programme_id="99999")
+    assert r.status_code == 404
+    progs = client.get("/api/programmes", headers=headers).json()
+    advanced = next(p for p in progs if p["name"] == "advanced")
+    r = upload(client, headers, SAMPLE.read_bytes(), "", programme_id=str(advanced["id"]))
+    if not recognition_available():
+        assert r.status_code == 422
+        return
+    assert r.status_code == 202, r.text
+    with client.app.state.store.session() as db:
+        job = db.get(Job, r.json()["job_id"])
+        assert job.exercise == "auto"
+        assert job.options["exercises"] == sorted({i["exercise"] for i in advanced["items"]})
+        assert db.get(ExerciseSession, r.json()["session_id"]).programme == "advanced"
+
+
+def test_another_therapists_programme_cannot_be_used(api, exercise):
+    client, headers, _, _ = api
+    add_user(client, "other")
+    other = login(client, "other")
+    r = client.post(
+        "/api/programmes", json={"name": "theirs", "items": [{"exercise": exercise, "reps": 5}]}, headers=other
+    )
+    assert r.status_code == 201
+    r = upload(client, headers, SAMPLE.read_bytes(), "", programme_id=str(r.json()["id"]))
+    assert r.status_code == 404

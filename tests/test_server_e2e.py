@@ -89,6 +89,22 @@ def test_patient_upload_scored_then_therapist_reads_and_exports(server, accounts
     assert accepted["session_id"] in {s["id"] for s in patient.get("/api/sessions").json()}
 
 
+def test_upload_for_a_programme_recognises_the_exercise(accounts):
+    from server.catalog import recognition_available
+
+    if not recognition_available():
+        pytest.skip("exercise recognition (formcheck.engine.recognition) is not installed yet")
+    therapist, patient, _ = accounts
+    advanced = next(p for p in patient.get("/api/programmes").json() if p["name"] == "advanced")
+    with open(SAMPLE, "rb") as f:
+        r = patient.post("/api/uploads", data={"programme_id": advanced["id"]}, files={"file": (SAMPLE.name, f)})
+    assert r.status_code == 202, r.text
+    assert patient.wait_job(r.json()["job_id"])["status"] == "done"
+    session = therapist.get(f"/api/sessions/{r.json()['session_id']}").json()
+    assert session["programme"] == "advanced" and session["sets"][0]["exercise"] == "squat"
+    assert session["rep_count"] == 2 and session["series"]["squat"]["t"]
+
+
 def test_lying_down_clip_from_shared_data(accounts):
     clip = SHARED_DATA / "videos" / "physiobody" / "legraise.mp4"
     if not clip.exists():
@@ -196,6 +212,11 @@ def test_killed_server_loses_no_upload_and_no_finished_session(tmp_path_factory,
         job_id, session_id = _kill_mid_job(server, patient)
         assert len(list((data_dir / "uploads").iterdir())) == 1  # the upload survived the kill
         server.start()  # same data folder and database: the job is resumed
+        patient.login("patient1", "bench password 123")
+        # a normal stop while the resumed job runs puts it back in the queue without counting an attempt
+        patient.wait_job(job_id, timeout=300, until=lambda j: j["progress"] >= 20 or j["status"] == "done")
+        server.stop()
+        server.start()
         patient.login("patient1", "bench password 123")
         job = patient.wait_job(job_id)
         assert job["status"] == "done" and job["attempts"] == 2

@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from formcheck.store import ExerciseSession, Job, User
-from server.catalog import check_exercise, exercise_info
+from formcheck.store import ExerciseSession, Job, Programme, User
+from server.catalog import check_exercise, exercise_info, recognition_available
 from server.deps import DB, CurrentUser, SettingsDep, visible_patient
-from server.errors import Problem
+from server.errors import Problem, not_found
+from server.programmes import can_see
 from server.schemas import UploadAccepted
 from server.uploads import CHUNK, check_video, new_upload_path, too_large
 
@@ -27,6 +28,25 @@ def _owner(db, user: User, patient_id: int | None) -> User:
     return visible_patient(db, user, patient_id)
 
 
+def _what(db, user: User, patient: User, exercise: str | None, programme_id: int | None):
+    """(exercise id or "auto", job options, programme name) for an upload; 422 problems for bad choices."""
+    programme = None
+    if programme_id is not None:
+        programme = db.get(Programme, programme_id)
+        if programme is None or not (can_see(user, programme) or can_see(patient, programme)):
+            raise not_found("programme")
+    if exercise not in (None, "", "auto"):
+        return check_exercise(exercise), None, programme.name if programme else None
+    if programme is None and exercise in (None, ""):
+        raise Problem(422, "Say which exercise the video shows (exercise), or give a programme.", "Exercise missing")
+    if not recognition_available():
+        raise Problem(422, "Recognising the exercise is not available here; name the exercise.", "Unknown exercise")
+    if programme is None:
+        return "auto", None, None
+    exercises = sorted({item["exercise"] for item in programme.items})
+    return "auto", {"exercises": exercises}, programme.name
+
+
 @router.post("/uploads", response_model=UploadAccepted, status_code=202)
 async def upload_video(
     request: Request,
@@ -34,12 +54,14 @@ async def upload_video(
     db: DB,
     settings: SettingsDep,
     file: Annotated[UploadFile, File(description="the video (MP4, MOV, WebM, AVI)")],
-    exercise: Annotated[str, Form(description="catalog exercise id")],
+    exercise: Annotated[str | None, Form(description="catalog exercise id, or 'auto' to recognise it")] = None,
     patient_id: Annotated[int | None, Form(description="for therapists: whose video this is")] = None,
+    programme_id: Annotated[int | None, Form(description="the video shows one of this programme's exercises")] = None,
 ):
-    """Upload a video of one exercise; it is analysed in the background (poll ``/api/jobs/{job_id}``)."""
-    exercise = check_exercise(exercise)
+    """Upload a video of one exercise (named, or recognised among a programme's exercises); it is analysed in
+    the background (poll ``/api/jobs/{job_id}``)."""
     patient = _owner(db, user, patient_id)
+    exercise, options, programme_name = _what(db, user, patient, exercise, programme_id)
     limit = int(settings.max_upload_mb * 1024 * 1024)
     if file.size is not None and file.size > limit:
         raise too_large(settings)
@@ -62,7 +84,8 @@ async def upload_video(
     row = ExerciseSession(
         patient_id=patient.id,
         kind="upload",
-        title=exercise_info(exercise)["name"],
+        title=exercise_info(exercise)["name"] if exercise != "auto" else "Recognising the exercise",
+        programme=programme_name,
         model=settings.model,
         source=original,
         status="queued",
@@ -70,7 +93,14 @@ async def upload_video(
     )
     db.add(row)
     db.flush()
-    job = Job(session_id=row.id, upload_file=path.name, exercise=exercise, model=settings.model, status="queued")
+    job = Job(
+        session_id=row.id,
+        upload_file=path.name,
+        exercise=exercise,
+        options=options,
+        model=settings.model,
+        status="queued",
+    )
     db.add(job)
     db.commit()
     request.app.state.jobs.submit(job.id)
