@@ -222,8 +222,8 @@ class BodyGeometry:
         if not math.isfinite(ratio):
             return "unknown"
         if self.posture == "lying":
-            # lying: the camera looks down the body (front/top) when shoulders and hips are wide in the image
-            return "side" if ratio < 0.45 else "front"
+            # lying seen from the side, the far shoulder and hip still show a little above the near ones
+            return "side" if ratio < 0.65 else "front"
         return "side" if ratio < 0.45 else "front"
 
     @cached_property

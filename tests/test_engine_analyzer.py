@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from synthetic_poses import SIZE, reps_trace, standing, supine
 
-from formcheck.engine import create_analyzer
+from formcheck.engine import ExerciseAnalyzer, create_analyzer, load_spec
 from formcheck.events import FormWarning, HoldCompleted, HoldProgress, RepCompleted, StateChanged
 from formcheck.pose import Pose
 
@@ -175,3 +175,20 @@ def test_alternating_sides_are_recorded():
     reps = of(events, RepCompleted)
     assert [r.side for r in reps] == ["left", "right", "left", "right"]
     assert analyzer.rate_per_min() is not None
+
+
+def test_lying_exercise_seen_from_the_wrong_side_asks_to_adjust_the_camera():
+    # the same leg raise, but with the camera at the feet (left and right sides far apart in the image)
+    poses = [supine(p.timestamp, 0, depth=220) for p in leg_raise_poses(3.0)]
+    events = run(create_analyzer("straight_leg_raise"), poses)
+    assert ("adjust_camera", "lie down with your side to the camera") in [(e.state, e.message)
+                                                                        for e in of(events, StateChanged)]
+    assert not of(events, RepCompleted)
+
+
+def test_strict_standing_spec_asks_to_turn_sideways():
+    squat = load_spec("squat")
+    spec = squat.model_copy(update={"camera": squat.camera.model_copy(update={"strict": True})})
+    front = [standing(p.timestamp, 178, depth=200) for p in squat_poses(1)]
+    events = run(ExerciseAnalyzer(spec), front)
+    assert ("adjust_camera", "turn sideways to the camera") in [(e.state, e.message) for e in of(events, StateChanged)]

@@ -282,7 +282,7 @@ class ExerciseAnalyzer:
             if self._wrong_position(geo, want_lying, strict=not moving):
                 return "get_into_position", POSITION_MESSAGES[self.spec.position]
             view = self.spec.camera.view
-            if self.spec.camera.strict and view != "any" and geo.view != view:
+            if not moving and self.spec.camera.strict and view != "any" and geo.view != view:
                 return "adjust_camera", VIEW_MESSAGES[(view, want_lying)]
         self._ready = True
         if not moving and (self.hold_timer is None or not self.hold_timer.holding):
