@@ -323,6 +323,88 @@ class _Progress:
         self._thread.join()
 
 
+class _Mailbox:
+    """One slot: the newest item wins (an unread older one is replaced)."""
+
+    def __init__(self):
+        self._item = None
+        self._cond = threading.Condition()
+
+    def put(self, item) -> None:
+        with self._cond:
+            self._item = item
+            self._cond.notify()
+
+    def get(self, timeout: float):
+        with self._cond:
+            if self._item is None:
+                self._cond.wait(timeout)
+            item, self._item = self._item, None
+            return item
+
+    def empty(self) -> bool:
+        return self._item is None
+
+    def wake(self) -> None:
+        with self._cond:
+            self._cond.notify()
+
+
+class _Analyser(threading.Thread):
+    """Pose estimation and the session flow on each newest frame, in a worker thread, so drawing and showing
+    the previous frame (main thread) overlap with inference of the next."""
+
+    def __init__(self, frames, estimator, smoother, flow: SessionFlow, lock: threading.Lock,
+                 keys: list[tuple[float, str]], speaker, keep_poses: bool = False):
+        super().__init__(name="analysis", daemon=True)
+        self.frames_in, self.estimator, self.smoother, self.flow, self.lock = frames, estimator, smoother, flow, lock
+        self.keys, self.speaker, self.keep_poses = keys, speaker, keep_poses
+        self.results = _Mailbox()
+        self.stop = threading.Event()
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+        self.t = 0.0
+        self.frames = 0
+        self.with_person = 0
+        self.poses: list[Pose] = []
+        self.pose_s = 0.0
+        self.flow_s = 0.0
+
+    def run(self) -> None:
+        t0 = None
+        try:
+            for frame in self.frames_in:
+                if self.stop.is_set():
+                    break
+                if frame is None:
+                    continue
+                t0 = frame.timestamp if t0 is None else t0
+                t = frame.timestamp - t0
+                a = time.perf_counter()
+                pose = self.smoother(self.estimator.detect_for_video(frame.image, frame.timestamp))
+                pose = Pose(pose.landmarks, pose.world, t, pose.image_size, pose.people)
+                b = time.perf_counter()
+                with self.lock:
+                    self.flow.update(pose)
+                    _apply_keys(self.flow, self.keys, t, self.speaker)
+                    view, engine, finished = self.flow.view(), self.flow.engine_snapshot, self.flow.finished
+                self.pose_s += b - a
+                self.flow_s += time.perf_counter() - b
+                self.t = t
+                self.frames += 1
+                self.with_person += pose.present
+                if self.keep_poses:
+                    self.poses.append(pose)
+                self.results.put((frame, pose, view, engine, t))
+                if finished:
+                    break
+        except BaseException as exc:  # handed to the main thread
+            self.error = exc
+        finally:
+            self.done.set()
+            self.results.wake()
+
+
 def run_live(options: LiveOptions, log: Callable[[str], None] = print) -> LiveResult:
     """Run a live session to its end and return what was recorded. Raises :class:`LiveError` for bad input."""
     from formcheck.modelbuild import ModelError
@@ -362,57 +444,56 @@ def run_live(options: LiveOptions, log: Callable[[str], None] = print) -> LiveRe
                        beep=speaker.beep, model=options.model, source=source.name)
     shots = _Screenshots(options.screenshot_dir, options.screenshot_every_s) if options.screenshot_dir else None
     smoother = PoseSmoother()
-    poses: list[Pose] = []
     pending_keys = sorted(options.auto_keys)
     log(f"session {session_id}: {title} ({source.name}, model {options.model}); keys: space pause, "
         "n next, r redo, p pain stop, m mute, q quit")
 
     frames, dropped, close_frames = _frames(source)
+    lock = threading.Lock()
+    analyser = _Analyser(frames, estimator, smoother, flow, lock, pending_keys, speaker, options.save_landmarks)
     status, error = "interrupted", None
-    shown = with_person = 0
+    shown = 0
     fps = 0.0
-    t0: float | None = None
-    t = 0.0
     last_tick = time.perf_counter()
     last_image: np.ndarray | None = None
+    muted = lambda: speaker.muted or not speaker.available  # noqa: E731
     try:
-        for frame in frames:
-            if frame is None:  # the camera is late: keep the window responsive
-                if window and (key := window.poll()):
-                    _key(flow, key, t, speaker)
-                if flow.finished or (window and not window.opened):
+        analyser.start()
+        while True:
+            item = analyser.results.get(timeout=0.05)
+            if item is None:  # the camera is late: keep the window responsive
+                if analyser.done.is_set() and analyser.results.empty():
                     break
+                if window and (key := window.poll()):
+                    with lock:
+                        _key(flow, key, analyser.t, speaker)
+                if window and not window.opened:
+                    analyser.stop.set()
                 continue
-            if t0 is None:
-                t0 = frame.timestamp
-            t = frame.timestamp - t0
-            pose = estimator.detect_for_video(frame.image, frame.timestamp)
-            pose = smoother(pose)
-            pose = Pose(pose.landmarks, pose.world, t, pose.image_size, pose.people)
-            if options.save_landmarks:
-                poses.append(pose)
-            with_person += pose.present
-            flow.update(pose)
-            _apply_keys(flow, pending_keys, t, speaker)
+            frame, pose, view, engine, t = item
             now = time.perf_counter()
             fps = _ema_fps(fps, now - last_tick)
             last_tick = now
-            view = flow.view()
             canvas, pts = render(frame.image, pose, view, size=options.window_size, mirror=mirror, fps=fps,
-                                 model=options.model, muted=speaker.muted or not speaker.available)
+                                 model=options.model, muted=muted())
             last_image = frame.image
             shown += 1
             if shots:
-                shots.maybe(t, canvas, view, pts, pose.present, engine=flow.engine_snapshot, fps=fps)
-            progress.maybe(t, shown, with_person)
+                shots.maybe(t, canvas, view, pts, pose.present, engine=engine, fps=fps)
+            progress.maybe(t, analyser.frames, analyser.with_person)
             if window:
                 key = window.show(canvas)
                 if key:
-                    _key(flow, key, t, speaker)
+                    with lock:
+                        _key(flow, key, t, speaker)
                 if not window.opened:
-                    flow.ended_by = flow.ended_by or "window closed"
-            if flow.finished or (window and not window.opened):
-                break
+                    with lock:
+                        flow.ended_by = flow.ended_by or "window closed"
+                    analyser.stop.set()
+        analyser.join()
+        if analyser.error is not None:
+            raise analyser.error
+        t = analyser.t
         if not flow.finished:
             notice = source.interrupted
             if notice:
@@ -421,24 +502,31 @@ def run_live(options: LiveOptions, log: Callable[[str], None] = print) -> LiveRe
         status = "interrupted" if source.interrupted else "completed"
         _after_frames(flow, window, shots, options, t, last_image, mirror, speaker, pending_keys)
     except KeyboardInterrupt:
+        analyser.stop.set()
+        analyser.join()
         flow.ended_by = flow.ended_by or "interrupted"
         status = "interrupted"
-        flow.source_ended(t, "stopped with Ctrl-C")
+        flow.source_ended(analyser.t, "stopped with Ctrl-C")
     except SourceError as exc:
         status, error = "interrupted", str(exc)
         log(f"{exc}; the session so far is saved")
-        flow.source_ended(t, str(exc))
+        flow.source_ended(analyser.t, str(exc))
     except Exception as exc:
         status, error = "interrupted", f"{type(exc).__name__}: {exc}"
         raise
     finally:
+        analyser.stop.set()
+        if analyser.is_alive():
+            analyser.join(timeout=5)
         close_frames()
+        t = analyser.t
         if flow._set_open:  # an error mid-set: keep what was done
             flow._close_set(t, "stopped")
         recorder.close()
         progress.close()
         report = flow.report_dict()
-        report.update(frames=shown, frames_with_person=with_person, duration_s=round(t, 3))
+        report.update(frames=analyser.frames, frames_with_person=analyser.with_person, duration_s=round(t, 3))
+        poses = analyser.poses
         landmarks_file = None
         if options.save_landmarks and poses:
             path = data_dir() / "landmarks" / f"session_{session_id}.npz"
@@ -571,54 +659,61 @@ class _ResizedSource(FrameSource):
 
 def measure_live_fps(source: str | Path, model: str = "full", size: tuple[int, int] = (640, 480),
                      seconds: float | None = None, canvas: tuple[int, int] = (1280, 720)) -> dict:
-    """Run the live frame loop (pose, flow, HUD drawing; no window) on a video paced in real time at ``size``.
+    """Run the live loop (pose and session flow in the analysis thread, HUD drawing in this one; no window) on a
+    video scaled to ``size`` and paced in real time like a camera.
 
-    Returns the shown and dropped frame rates and the per-stage milliseconds: the loop keeps up with real time
-    when ``shown_fps`` is close to ``source_fps``; late frames are dropped, so the frame age at display
-    (``lag_ms``: from reading the frame to its drawn preview) stays about one inference long."""
+    ``analysed_fps`` is the rate frames are analysed, ``shown_fps`` the rate previews are drawn: the loop keeps up
+    when they are close to ``source_fps``. Late frames are dropped, so the frame age when its preview is drawn
+    (``lag_ms``, from reading the frame) stays about one inference long instead of growing."""
     inner = _ResizedSource(VideoFileSource(source), size)
     realtime = RealtimeSource(inner)
     reader = LatestFrameReader(realtime)
-    plan = [PlanItem("squat", "Squat", reps=100)]
-    flow = SessionFlow(plan, _analyzer_factory, None, intro_s=0)
+    flow = SessionFlow([PlanItem("squat", "Squat", reps=1000)], _analyzer_factory, None, intro_s=0)
     est = PoseEstimator.create(PoseEstimatorOptions(model=model))
-    smoother = PoseSmoother()
-    stage = {"pose": 0.0, "flow": 0.0, "draw": 0.0}
-    lags = []
-    shown, first_wall, first_t = 0, None, None
+    analyser = _Analyser(reader.frames(idle_s=0.1), est, PoseSmoother(), flow, threading.Lock(), [], None)
+    lags, draw_s, shown = [], 0.0, 0
+    started = time.monotonic()
+    analyser.start()
     try:
-        for frame in reader.frames():
-            if first_wall is None:
-                first_wall, first_t = time.monotonic(), frame.timestamp
+        while True:
+            item = analyser.results.get(timeout=0.05)
+            if item is None:
+                if analyser.done.is_set() and analyser.results.empty():
+                    break
+                continue
+            frame, pose, view, _, t = item
             a = time.perf_counter()
-            pose = smoother(est.detect_for_video(frame.image, frame.timestamp))
-            b = time.perf_counter()
-            flow.update(pose)
-            c = time.perf_counter()
-            render(frame.image, pose, flow.view(), size=canvas, mirror=True, fps=30.0, model=model)
-            d = time.perf_counter()
-            lags.append(time.monotonic() - reader.arrived)  # age of the frame when its drawing is ready
-            stage["pose"] += b - a
-            stage["flow"] += c - b
-            stage["draw"] += d - c
+            render(frame.image, pose, view, size=canvas, mirror=True, fps=30.0, model=model)
+            draw_s += time.perf_counter() - a
+            lags.append(time.monotonic() - reader.arrived)
             shown += 1
-            if seconds is not None and frame.timestamp - first_t >= seconds:
-                break
-        wall = time.monotonic() - first_wall if first_wall is not None else 0.0
+            if seconds is not None and t >= seconds:
+                analyser.stop.set()
+        analyser.join()
+        wall = time.monotonic() - started
     finally:
+        analyser.stop.set()
         reader.close()
         est.close()
         realtime.close()
-    n = max(shown, 1)
+    if analyser.error is not None:
+        raise analyser.error
+    n = max(analyser.frames, 1)
     return {
         "model": model,
         "size": f"{size[0]}x{size[1]}",
         "source_fps": round(inner.fps, 2),
+        "frames_analysed": analyser.frames,
         "frames_shown": shown,
         "frames_dropped": reader.dropped + realtime.dropped,
+        "analysed_fps": round(analyser.frames / wall, 1) if wall else 0.0,
         "shown_fps": round(shown / wall, 1) if wall else 0.0,
         "wall_s": round(wall, 2),
         "lag_ms_median": round(1000 * float(np.median(lags)), 1) if lags else None,
         "lag_ms_p95": round(1000 * float(np.percentile(lags, 95)), 1) if lags else None,
-        "ms_per_frame": {k: round(1000 * v / n, 2) for k, v in stage.items()},
+        "ms_per_frame": {
+            "pose": round(1000 * analyser.pose_s / n, 2),
+            "flow": round(1000 * analyser.flow_s / n, 2),
+            "draw": round(1000 * draw_s / max(shown, 1), 2),
+        },
     }
