@@ -103,6 +103,10 @@ def test_login_roles_logout(site, page):
     page.wait_for_url(re.compile(r"/therapist$"))
     rows = page.locator("#patients-table tbody tr")
     rows.first.wait_for()
+    page.keyboard.press("Tab")  # the first stop skips the navigation
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
     assert rows.count() == 2
     ada = rows.filter(has_text="Ada Lovelace")
     assert "Initial" in ada.inner_text()
@@ -273,5 +277,17 @@ def test_phone_sized_screen(site, chromium):
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 1, f"{path} scrolls sideways by {overflow}px on a phone"
         screenshot(page, "phone-session")
+        page.get_by_role("button", name="Log out").click()
+        log_in(page, server, "ada")
+        page.wait_for_url(re.compile(r"/patient$"))
+        for path, ready in [("/patient", "#today-items > li"), ("/exercise?exercise=squat", "#how-to-text li"),
+                            ("/upload", "#exercise option"), ("/history", "#history-table tbody tr")]:
+            page.goto(server.url + path)
+            page.locator(ready).first.wait_for(state="attached")
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 1, f"{path} scrolls sideways by {overflow}px on a phone"
+            if path.startswith("/exercise"):
+                assert page.get_by_role("button", name="Pain – stop").is_visible()
+                screenshot(page, "phone-exercise")
     finally:
         context.close()

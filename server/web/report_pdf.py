@@ -140,9 +140,12 @@ def _chart_pages(pdf: PdfPages, d: dict) -> None:
     per_page = 3
     for start in range(0, len(curves), per_page):
         fig = Figure(figsize=A4)
+        fig.text(0.08, 0.96, "Joint angles", va="top", **_STYLE["head"])
+        legend = "green: target band · blue: repetitions · dotted: form warnings"
+        fig.text(0.08, 0.94, legend, va="top", **_STYLE["muted"])
         chunk = curves[start : start + per_page]
         for i, (exercise, signal, t, values, band) in enumerate(chunk):
-            ax = fig.add_axes((0.1, 0.7 - i * 0.31, 0.84, 0.24))
+            ax = fig.add_axes((0.1, 0.64 - i * 0.3, 0.84, 0.22))
             ys = [math.nan if v is None else v for v in values]
             ax.plot(t, ys, color=BRAND, linewidth=1.4)
             if band:
