@@ -5,8 +5,12 @@ from __future__ import annotations
 import logging
 import re
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 from formcheck import __version__
 from formcheck.store import Store
@@ -17,6 +21,7 @@ from server.routers import auth, health, jobs, live, patients, programmes, sessi
 from server.settings import Settings
 
 log = logging.getLogger("formcheck.server")
+SWAGGER_DIR = Path(__file__).parent / "static" / "swagger-ui"
 _TOKEN_IN_URL = re.compile(r"(token=)[^&\s\"]+")
 
 
@@ -35,6 +40,24 @@ def _redact_server_logs() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactTokens) for f in logger.filters):
             logger.addFilter(RedactTokens())
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """OpenAPI docs at /docs with Swagger UI served from the package (scripts/vendor-swagger-ui.sh)."""
+    if not SWAGGER_DIR.is_dir():
+        return
+    app.mount("/docs-static", StaticFiles(directory=SWAGGER_DIR), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url,
+            title="formcheck API",
+            swagger_js_url="/docs-static/swagger-ui-bundle.js",
+            swagger_css_url="/docs-static/swagger-ui.css",
+            swagger_favicon_url="/docs-static/favicon-32x32.png",
+            oauth2_redirect_url=None,
+        )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -62,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Exercise form checking for back-pain rehabilitation: patients, programmes, uploads analysed "
         "in the background, live sessions over WebSocket, scored sessions.",
         lifespan=lifespan,
+        docs_url=None,  # served below from vendored Swagger UI files: no CDN needed
     )
     errors.install(app)
 
@@ -76,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 )
         return await call_next(request)
 
+    _offline_docs(app)
     for module in (health, auth, patients, programmes, uploads, jobs, sessions, live):
         app.include_router(module.router)
     try:

@@ -115,3 +115,11 @@ def test_users_add_cli_creates_first_therapist(tmp_path):
     assert again.exit_code != 0 and "taken" in again.output
     short = CliRunner().invoke(app, ["users", "add", "second", "--password-stdin", "--db", url], input="abc\n")
     assert short.exit_code != 0 and "at least 8" in short.output
+
+
+def test_openapi_docs_are_served_without_a_cdn(client):
+    html = client.get("/docs").text
+    assert "/docs-static/swagger-ui-bundle.js" in html and "cdn" not in html
+    assert client.get("/docs-static/swagger-ui-bundle.js").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/api/auth/token", "/api/uploads", "/api/jobs/{job_id}", "/api/sessions/{session_id}"} <= set(paths)
