@@ -665,11 +665,11 @@ def measure_live_fps(source: str | Path, model: str = "full", size: tuple[int, i
     ``analysed_fps`` is the rate frames are analysed, ``shown_fps`` the rate previews are drawn: the loop keeps up
     when they are close to ``source_fps``. Late frames are dropped, so the frame age when its preview is drawn
     (``lag_ms``, from reading the frame) stays about one inference long instead of growing."""
+    est = PoseEstimator.create(PoseEstimatorOptions(model=model))  # before the clock starts
+    flow = SessionFlow([PlanItem("squat", "Squat", reps=1000)], _analyzer_factory, None, intro_s=0)
     inner = _ResizedSource(VideoFileSource(source), size)
     realtime = RealtimeSource(inner)
     reader = LatestFrameReader(realtime)
-    flow = SessionFlow([PlanItem("squat", "Squat", reps=1000)], _analyzer_factory, None, intro_s=0)
-    est = PoseEstimator.create(PoseEstimatorOptions(model=model))
     analyser = _Analyser(reader.frames(idle_s=0.1), est, PoseSmoother(), flow, threading.Lock(), [], None)
     lags, draw_s, shown = [], 0.0, 0
     started = time.monotonic()
