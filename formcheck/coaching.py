@@ -204,7 +204,6 @@ class SessionFlow:
         self._last_score: float | None = None
         self._hold_s = 0.0
         self._holding = False
-        self._hold_done = False
         self._cue, self._cue_until = "", 0.0
         self._last_spoken_cue = -1e9
         self._message = ""
@@ -213,6 +212,7 @@ class SessionFlow:
         self._pain_rating: int | None = None
         self._phase_started = 0.0
         self._rest_then_same_item = False
+        self._hold_event_target: float | None = None
 
     # --- properties ------------------------------------------------------------------------------
     @property
@@ -361,7 +361,7 @@ class SessionFlow:
             reps=self._reps,
             target_reps=item.reps,
             hold_s=self._hold_s,
-            hold_target_s=item.hold_s,
+            hold_target_s=item.hold_s or self._hold_event_target,
             holding=self._holding,
             last_score=self._last_score,
             cue=cue,
@@ -413,7 +413,8 @@ class SessionFlow:
         item = self.item
         self.phase = Phase.EXERCISE
         self._phase_started = t
-        self._reps, self._hold_s, self._holding, self._hold_done = 0, 0.0, False, False
+        self._reps, self._hold_s, self._holding = 0, 0.0, False
+        self._hold_event_target = None
         self._last_score = None
         self._snapshot = {}
         self._message = ""
@@ -454,8 +455,11 @@ class SessionFlow:
                 tally.scores.append(e.score)
                 self._last_score = e.score
                 self._say(str(self._reps))
+                if item.kind != "hold":  # a hold within a repetition (e.g. 3 s at the top) ends with it
+                    self._hold_s, self._holding = 0.0, False
             elif isinstance(e, HoldProgress):
                 self._hold_s, self._holding = e.held_s, e.holding
+                self._hold_event_target = e.target_s
             elif isinstance(e, HoldCompleted):
                 tally.holds.append(e.duration_s)
                 self._hold_s, self._holding = max(self._hold_s, e.duration_s), False

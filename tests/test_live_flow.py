@@ -411,3 +411,13 @@ def test_unusable_database_is_a_clear_error(tmp_path):
         open_store(f"sqlite:///{tmp_path}/missing/dir/x.db")
     store = open_store(f"sqlite:///{tmp_path}/ok.db")
     store.close()
+
+
+def test_a_hold_within_a_repetition_shows_its_own_target_and_ends_with_the_rep():
+    d = Driver(plan=[PlanItem("straight_leg_raise", "Straight leg raise", reps=5)], intro_s=0)
+    d.emit(HoldProgress(d.t, 1.5, 3.0))
+    view = d.flow.view()
+    assert (view.hold_s, view.hold_target_s, view.reps) == (1.5, 3.0, 0)
+    d.rep(1)
+    view = d.flow.view()
+    assert view.reps == 1 and view.hold_s == 0.0 and d.flow.phase == Phase.EXERCISE
