@@ -107,6 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from server.web import router as web_router
     except ImportError as exc:
         log.info("web pages not available: %s", exc)
+    except Exception:  # a broken page module must not take the API down with it
+        log.exception("web pages failed to load; serving the API only")
     else:
         app.include_router(web_router)
     return app

@@ -149,3 +149,19 @@ def test_exports_quote_formula_like_text(api):
     assert "'=push your knees out" in csv and ",=push" not in csv
     data = client.get(f"/api/sessions/{sid}/export.json", headers=t1).json()
     assert data["rep_count"] == 3 and data["series"]["squat"]["knee"] == [170.0, 90.0]
+
+
+def test_patch_level_moves_a_builtin_programme_along_but_keeps_a_custom_one(api):
+    ids = exercise_ids()
+    client, t1, _ = api
+    pid = create_patient(client, t1, "pat1")
+    r = client.patch(f"/api/patients/{pid}", json={"level": "advanced"}, headers=t1)
+    assert r.json()["programme"] == "advanced"
+    if not ids:
+        return
+    mine = client.post(
+        "/api/programmes", json={"name": "Mine", "items": [{"exercise": ids[0], "reps": 5}]}, headers=t1
+    ).json()
+    client.patch(f"/api/patients/{pid}", json={"programme_id": mine["id"]}, headers=t1)
+    r = client.patch(f"/api/patients/{pid}", json={"level": "initial"}, headers=t1)
+    assert r.json()["level"] == "initial" and r.json()["programme"] == "Mine"

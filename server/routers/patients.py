@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from formcheck.store import LevelChange, User
+from formcheck.store import LevelChange, Programme, User
 from server import progress
 from server.auth import hash_password
 from server.deps import DB, CurrentUser, Therapist, visible_patient
@@ -77,6 +77,10 @@ def update_patient(patient_id: int, body: PatientUpdate, user: Therapist, db: DB
         patient.keep_videos = body.keep_videos
     if body.level is not None and body.level != patient.level:
         db.add(LevelChange(patient_id=patient.id, from_level=patient.level, to_level=body.level, by_id=user.id))
+        current = db.get(Programme, patient.programme_id) if patient.programme_id else None
+        if current is None or current.owner_id is None:  # on a built-in programme: follow the level
+            new = builtin_for_level(db, body.level)
+            patient.programme_id = new.id if new else None
         patient.level = body.level
     if "programme_id" in body.model_fields_set:
         patient.programme_id = (
