@@ -11,9 +11,10 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import select
 
 from formcheck import __version__
-from formcheck.store import Store
+from formcheck.store import Store, User
 from server import errors
 from server.jobs import LocalJobRunner
 from server.programmes import seed_builtin
@@ -70,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = Store(settings.db_url)
         with store.session() as db:
             seed_builtin(db)
+            if db.scalars(select(User.id).where(User.role == "therapist")).first() is None:
+                log.warning("no therapist account yet: create one with  formcheck users add NAME --role therapist")
         app.state.settings, app.state.store = settings, store
         app.state.jobs = LocalJobRunner(store, settings)
         app.state.jobs.resume()
