@@ -23,8 +23,10 @@ from formcheck.landmarks import L
 CHANNELS = ("knee", "other_knee", "hip", "other_hip", "elbow", "other_elbow", "shoulder", "other_shoulder",
             "trunk_side_lean", "trunk_forward_lean", "feet_below_hips", "hands_above_shoulders",
             "knee_spread", "shoulder_twist")
-STATS = ("max", "min", "std", "mean_abs")
-FEATURES = tuple(f"{c}.{s}" for s in STATS for c in CHANNELS) + ("duration_s",)
+STATS = ("max", "min", "std", "mean_abs", "at_extreme")
+ASYMMETRY = ("knees", "hips", "elbows", "shoulders")
+FEATURES = tuple(f"{c}.{s}" for s in STATS for c in CHANNELS) + ("duration_s",) + tuple(
+    f"asymmetry.{a}" for a in ASYMMETRY)
 
 
 def _angle(w: np.ndarray, a: int, b: int, c: int) -> np.ndarray:
@@ -64,13 +66,21 @@ def angle_channels(world: np.ndarray) -> np.ndarray:
 
 
 def repetition_features(world: np.ndarray, fps: float) -> np.ndarray:
-    """The fixed-length description (``FEATURES``) of one repetition's world landmarks."""
+    """The fixed-length description (``FEATURES``) of one repetition's world landmarks: per channel, the
+    extremes, spread and mean deviation from the starting posture and the deviation at the moment the most
+    mobile joint is furthest from its start (e.g. the trunk at the bottom of a squat); the duration; and
+    the mean left-right difference of the four joint angles."""
     c = angle_channels(world)
-    c = np.where(np.isfinite(c), c, np.nanmean(c, axis=0, keepdims=True))
+    with np.errstate(invalid="ignore"):
+        c = np.where(np.isfinite(c), c, np.nanmean(c, axis=0, keepdims=True))
     c = np.nan_to_num(c)
     rel = c - c[: max(1, min(3, len(c)))].mean(axis=0)
-    stats = [rel.max(0), rel.min(0), c.std(0), np.abs(rel).mean(0)]
-    return np.concatenate(stats + [np.array([len(c) / fps])])
+    joint = int(np.argmax(np.ptp(c[:, :8], axis=0)))  # the most mobile joint angle
+    peak = int(np.argmax(np.abs(rel[:, joint])))
+    at_extreme = rel[max(0, peak - 3) : peak + 4].mean(0)
+    stats = [rel.max(0), rel.min(0), c.std(0), np.abs(rel).mean(0), at_extreme]
+    asymmetry = [np.abs(c[:, i] - c[:, i + 1]).mean() for i in (0, 2, 4, 6)]
+    return np.concatenate(stats + [np.array([len(c) / fps]), np.array(asymmetry)])
 
 
 @dataclass
