@@ -125,7 +125,13 @@ def detail(db: Session, row: ExerciseSession) -> dict:
             {"id": n.id, "author_id": n.author_id, "text": n.text, "created_at": n.created_at} for n in row.notes
         ],
         "series": row.series,
-        "summary": report.get("summary") or {},
+        "summary": report.get("summary")
+        or {
+            "rep_count": len(row.reps),
+            "avg_score": _avg([r.score for r in row.reps]),
+            "hold_s": round(sum(h.duration_s for h in row.holds), 2),
+            "warnings": len(row.warnings),
+        },
         "video_url": f"/api/sessions/{row.id}/video" if row.video_file else None,
         "job": {"id": job.id, "status": job.status, "progress": job.progress, "error": job.error} if job else None,
     }
