@@ -35,7 +35,7 @@ STATE_DEBOUNCE_S = 0.5
 SERIES_STEP_S = 0.1
 PROGRESS_STEP_S = 0.25
 MOTION_WINDOW_S = 4.0
-HOLD_BAND = 0.3
+HOLD_BAND = 0.4  # a hold at the target: within this fraction of the repetition's range from its extreme
 VIEW_DEBOUNCE_S = 0.3  # a hold at the target: within this fraction of the repetition's range from its extreme
 
 
