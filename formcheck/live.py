@@ -651,7 +651,10 @@ class _ResizedSource(FrameSource):
 
     def __iter__(self) -> Iterator[Frame]:
         for f in self.inner:
-            yield Frame(cv2.resize(f.image, self.size, interpolation=cv2.INTER_AREA), f.timestamp, f.index)
+            if f.size == self.size:
+                yield f
+            else:
+                yield Frame(cv2.resize(f.image, self.size, interpolation=cv2.INTER_AREA), f.timestamp, f.index)
 
     def close(self) -> None:
         self.inner.close()
