@@ -192,3 +192,19 @@ def test_strict_standing_spec_asks_to_turn_sideways():
     front = [standing(p.timestamp, 178, depth=200) for p in squat_poses(1)]
     events = run(ExerciseAnalyzer(spec), front)
     assert ("adjust_camera", "turn sideways to the camera") in [(e.state, e.message) for e in of(events, StateChanged)]
+
+
+def test_hold_stops_while_form_is_broken():
+    # crook lying (left knee bent 90 degrees), then the hips lift towards a bridge (hip angle 163) for 3 s
+    def crook(t, hip_flex):
+        return supine(t, leg_raise_deg=hip_flex, knee_deg=90)
+
+    poses, t = [], 0.0
+    for seconds, flex in ((4, 45), (3, 17), (4, 45)):
+        for _ in range(int(seconds * FPS)):
+            poses.append(crook(t, flex))
+            t += 1 / FPS
+    holds = of(run(create_analyzer("abdominal_bracing"), poses), HoldCompleted)
+    assert len(holds) == 2
+    assert holds[0].end_s < 4.8 and "hips_lifting" in holds[0].faults
+    assert holds[1].start_s > 6.5 and not holds[1].faults

@@ -349,7 +349,7 @@ class ExerciseAnalyzer:
         self._lead = side
         self._rep_side = side if side in SIDES else self._alternating_side()
         for r in self.rules:
-            r.reset()
+            r.new_record()
         self._flagged.clear()
 
     def _alternating_side(self) -> str | None:
@@ -406,7 +406,7 @@ class ExerciseAnalyzer:
             ok = False if False in results else None
         if ok:
             for r in self.rules:
-                if r.spec.severity == "error" and r.spec.check == "keep" and r.faulted:
+                if r.spec.severity == "error" and r.spec.check == "keep" and r.broken:
                     return False
         return ok
 
@@ -424,6 +424,10 @@ class ExerciseAnalyzer:
         if self.spec.kind != "hold":
             return
         was = timer.holding
+        if active and not was:  # keep track of broken form between holds too (no warnings, no record)
+            side = self._side
+            for r in self.rules:
+                r.update(t, self._rule_value(r, side))
         ok = self._hold_ok() if active else (None if self.state == "out_of_view" else False)
         if self._view_changed(t) and timer.holding:
             # the camera view changed (side <-> front): the camera moved or the person turned, so the hold as
@@ -435,7 +439,7 @@ class ExerciseAnalyzer:
         hold = timer.update(t, ok)
         if not was and timer.holding:
             for r in self.rules:
-                r.reset()
+                r.new_record()
             self._flagged.clear()
         if timer.holding:
             self._update_rules(t, "hold", events)
@@ -461,7 +465,7 @@ class ExerciseAnalyzer:
     def _hold_completed(self, t: float, start: float, end: float) -> HoldCompleted:
         faults = tuple(r.spec.id for r in self.rules if r.close() or r.faulted)
         for r in self.rules:
-            r.reset()
+            r.new_record()
         hold = HoldCompleted(t, start, end, round(end - start, 2), self.spec.hold_target_s, faults)
         self.holds.append(hold)
         return hold

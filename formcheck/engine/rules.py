@@ -25,6 +25,11 @@ class RuleState:
 
     def reset(self) -> None:
         self._bad_since: float | None = None
+        self.broken = False  # out of range right now, for at least min_duration_s
+        self.new_record()
+
+    def new_record(self) -> None:
+        """Forget the faults and best value of the last repetition / hold (keeps whether it is broken now)."""
         self.faulted = False
         self.best = math.nan
         self.worst = math.nan
@@ -53,10 +58,12 @@ class RuleState:
             return False
         if in_range(value, self.spec.min, self.spec.max):
             self._bad_since = None
+            self.broken = False
             return False
         if self._bad_since is None:
             self._bad_since = t
-        if not self.faulted and t - self._bad_since >= self.spec.min_duration_s:
+        self.broken = t - self._bad_since >= self.spec.min_duration_s
+        if self.broken and not self.faulted:
             self.faulted = True
             return True
         return False
