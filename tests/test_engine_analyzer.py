@@ -208,3 +208,13 @@ def test_hold_stops_while_form_is_broken():
     assert len(holds) == 2
     assert holds[0].end_s < 4.8 and "hips_lifting" in holds[0].faults
     assert holds[1].start_s > 6.5 and not holds[1].faults
+
+
+def test_landmark_jitter_does_not_change_the_count():
+    rng = np.random.default_rng(3)
+    noisy = []
+    for p in squat_poses(6):
+        lms = p.landmarks.copy()
+        lms[:, :2] += rng.normal(0, 4 / SIZE[0], size=(33, 2)).astype(np.float32)  # ~4 px of jitter
+        noisy.append(Pose(lms, p.world, p.timestamp, SIZE))
+    assert len(of(run(create_analyzer("squat"), noisy), RepCompleted)) == 6
