@@ -26,6 +26,9 @@ from formcheck.pose import Pose
 # Joints that carry exercise motion: nose, shoulders, elbows, wrists, hips, knees, ankles, feet.
 BODY_JOINTS = (0, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28, 31, 32)
 _HIPS, _SHOULDERS = (23, 24), (11, 12)
+# knees, hips, elbows, shoulders (vertex in the middle)
+_ANGLES = ((23, 25, 27), (24, 26, 28), (11, 23, 25), (12, 24, 26), (11, 13, 15), (12, 14, 16), (13, 11, 23),
+           (14, 12, 24))
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class PeriodicSettings:
     relative_prominence: float = 0.5  # a cycle counts if its swing >= this x the typical swing
     min_distance_periods: float = 0.55  # two repetitions are at least this many periods apart
     smoothing_s: float = 0.05  # Gaussian smoothing of the raw trajectories
+    angle_weight: float = 0.3  # joint angles (radians) join the joint positions with this weight
 
 
 @dataclass
@@ -53,13 +57,15 @@ class PeriodicResult:
     signal: np.ndarray | None = None  # (T,) the repetition signal (band-passed main component), NaN outside
 
 
-def pose_features(landmarks: np.ndarray) -> np.ndarray:
-    """(T, 33, >=2) landmarks -> (T, 2*J) body joint x, y relative to the hips, in torso lengths.
+def pose_features(landmarks: np.ndarray, angle_weight: float = 0.3, aspect: float = 1.0) -> np.ndarray:
+    """(T, 33, >=2) landmarks -> (T, 2*J + 8) body joint x, y relative to the hips, in torso lengths, and the
+    main joint angles (knees, hips, elbows, shoulders) in radians times ``angle_weight``.
 
     The torso length is the median over the recording (so bending the trunk still shows as motion).
+    ``aspect`` is the image's width / height (normalised x is stretched to square pixels).
     Rows without a person stay NaN.
     """
-    xy = np.asarray(landmarks, np.float64)[:, :, :2]
+    xy = np.asarray(landmarks, np.float64)[:, :, :2] * np.array([aspect, 1.0])
     hips = xy[:, _HIPS].mean(axis=1)
     shoulders = xy[:, _SHOULDERS].mean(axis=1)
     torso = np.linalg.norm(shoulders - hips, axis=1)
@@ -67,7 +73,15 @@ def pose_features(landmarks: np.ndarray) -> np.ndarray:
     if not np.isfinite(scale) or scale <= 1e-6:
         scale = 1.0
     rel = (xy[:, BODY_JOINTS] - hips[:, None, :]) / scale
-    return rel.reshape(len(xy), -1)
+    if angle_weight <= 0:
+        return rel.reshape(len(xy), -1)
+    angles = []
+    for a, b, c in _ANGLES:
+        v1, v2 = xy[:, a] - xy[:, b], xy[:, c] - xy[:, b]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cos = (v1 * v2).sum(1) / (np.linalg.norm(v1, axis=1) * np.linalg.norm(v2, axis=1))
+        angles.append(np.arccos(np.clip(cos, -1.0, 1.0)) * angle_weight)
+    return np.concatenate([rel.reshape(len(xy), -1), np.stack(angles, axis=1)], axis=1)
 
 
 def _fill_gaps(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -186,9 +200,10 @@ def _orient(y: np.ndarray, raw: np.ndarray, fps: float, period_s: float) -> np.n
 
 def count_repetitions(
     landmarks: np.ndarray, timestamps: np.ndarray | None = None, fps: float | None = None,
-    settings: PeriodicSettings = PeriodicSettings(),
+    settings: PeriodicSettings = PeriodicSettings(), aspect: float = 1.0,
 ) -> PeriodicResult:
-    """Count repetitions in a whole recording of (T, 33, >=2) landmarks (NaN rows where nobody was seen)."""
+    """Count repetitions in a whole recording of (T, 33, >=2) landmarks (NaN rows where nobody was seen).
+    ``aspect`` is the image's width / height when the landmarks are normalised image coordinates."""
     landmarks = np.asarray(landmarks)
     n = len(landmarks)
     if timestamps is None:
@@ -196,7 +211,7 @@ def count_repetitions(
     timestamps = np.asarray(timestamps, np.float64)
     if fps is None:
         fps = 1.0 / float(np.median(np.diff(timestamps))) if n > 1 else 30.0
-    feats = pose_features(landmarks)
+    feats = pose_features(landmarks, settings.angle_weight, aspect)
     x, valid = _fill_gaps(feats)
     if valid.sum() < max(4, settings.min_period_s * fps):
         return PeriodicResult(0, None)
@@ -234,6 +249,7 @@ class PeriodicAnalyzer:
         self._last_peak_t = -np.inf
         self._count = 0
         self._state = ""
+        self._aspect = 1.0
 
     def _set_state(self, t: float, state: str, message: str) -> list[Event]:
         if state == self._state:
@@ -244,6 +260,7 @@ class PeriodicAnalyzer:
     def update(self, pose: Pose) -> list[Event]:
         t = pose.timestamp
         self._lms.append(pose.landmarks[:, :2] if pose.present else np.full((33, 2), np.nan, np.float32))
+        self._aspect = pose.image_size[0] / max(pose.image_size[1], 1)
         self._ts.append(t)
         while self._ts and self._ts[0] < t - self.window_s:
             self._ts.popleft()
@@ -264,7 +281,8 @@ class PeriodicAnalyzer:
     def _emit(self, t: float, final: bool) -> list[Event]:
         if len(self._ts) < 4:
             return []
-        result = count_repetitions(np.stack(self._lms), np.array(self._ts), settings=self.settings)
+        result = count_repetitions(np.stack(self._lms), np.array(self._ts), settings=self.settings,
+                                   aspect=self._aspect)
         if result.period_s is None:
             return []
         events: list[Event] = []

@@ -256,10 +256,10 @@ def _view_fit(spec: ExerciseSpec, views: dict[str, float]) -> float:
     return 0.7 + 0.3 * views.get(spec.camera.view, 0.0)
 
 
-def _main_motion(lms: np.ndarray) -> tuple[np.ndarray, float]:
+def _main_motion(lms: np.ndarray, aspect: float) -> tuple[np.ndarray, float]:
     """The body's main movement without filtering (first principal component of the hip-relative joint
     positions) and its swing (torso lengths, 5th to 95th percentile)."""
-    feats = pose_features(lms)
+    feats = pose_features(lms, angle_weight=0.0, aspect=aspect)
     ok = np.isfinite(feats).all(axis=1)
     out = np.full(len(feats), np.nan)
     if ok.sum() < 5:
@@ -282,8 +282,9 @@ def rank_exercises(poses: list[Pose], exercises: list[str] | None = None) -> tup
     view_share = {v: views.count(v) / len(views) for v in set(views)}
     lms = np.stack([p.landmarks if p.present else np.full_like(present[0].landmarks, np.nan) for p in poses])
     times = [p.timestamp for p in poses]
-    periodic = count_repetitions(lms, np.asarray(times))
-    main, swing = _main_motion(lms)
+    aspect = present[0].image_size[0] / max(present[0].image_size[1], 1)
+    periodic = count_repetitions(lms, np.asarray(times), aspect=aspect)
+    main, swing = _main_motion(lms, aspect)
     motions = [main] + ([periodic.signal] if periodic.signal is not None else [])
     moving = min(1.0, swing / 0.4)
     top_range = joint_angle_ranges(geos)
