@@ -194,11 +194,36 @@ def _analyzer_factory(exercise: str):
 
 def check_display() -> None:
     """OpenCV's Qt window aborts the process without a display: say so first."""
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    if not sys.platform.startswith("linux"):
+        return
+    display = os.environ.get("DISPLAY")
+    if not (display or os.environ.get("WAYLAND_DISPLAY")):
         raise LiveError(
             "no display: the preview window needs a desktop session (DISPLAY is not set). "
             "Under a virtual X server: xvfb-run formcheck live ..."
         )
+    if display and not os.environ.get("WAYLAND_DISPLAY") and not _x_display_reachable():
+        raise LiveError(f"cannot connect to the display {display}: is the desktop session (X server) running?")
+
+
+def _x_display_reachable() -> bool:
+    """Whether libX11 can open $DISPLAY (True when libX11 cannot be loaded: let the GUI toolkit decide)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("X11") or "libX11.so.6"
+    try:
+        x11 = ctypes.cdll.LoadLibrary(name)
+    except OSError:
+        return True
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    handle = x11.XOpenDisplay(None)
+    if not handle:
+        return False
+    x11.XCloseDisplay(handle)
+    return True
 
 
 class _Screenshots:

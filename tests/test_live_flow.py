@@ -421,3 +421,16 @@ def test_a_hold_within_a_repetition_shows_its_own_target_and_ends_with_the_rep()
     d.rep(1)
     view = d.flow.view()
     assert view.reps == 1 and view.hold_s == 0.0 and d.flow.phase == Phase.EXERCISE
+
+
+def test_unreachable_display_is_a_clear_error(monkeypatch):
+    from formcheck.live import _x_display_reachable, check_display
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the display check applies to Linux")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("DISPLAY", ":987")  # no X server listens there
+    if _x_display_reachable():
+        pytest.skip("libX11 is not installed, the check is left to the GUI toolkit")
+    with pytest.raises(LiveError, match="cannot connect to the display :987"):
+        check_display()
