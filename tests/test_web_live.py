@@ -46,44 +46,81 @@ def write_y4m(src: Path, dst: Path, start_s: float, end_s: float, size=(360, 640
     return written
 
 
-def test_exercise_page_counts_squats_from_fake_webcam(tmp_path):
+@pytest.fixture(scope="module")
+def live_site(tmp_path_factory):
+    """The server with one patient, and Chromium whose fake webcam plays 6.5-20.5 s of the squat clip."""
     require_chromium()
-    y4m = tmp_path / "squat.y4m"
+    tmp = tmp_path_factory.mktemp("live")
+    y4m = tmp / "squat.y4m"
     assert write_y4m(CLIP, y4m, 6.5, 20.5) > 200
     fake_camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
                    f"--use-file-for-fake-video-capture={y4m}"]
-    with running_server(tmp_path / "server") as server, browser(fake_camera) as chromium:
+    with running_server(tmp / "server") as server, browser(fake_camera) as chromium:
         patient_id = server.create_patient("therapist", "ada", "Ada Lovelace")
-        context = chromium.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        errors = page_errors(page)
-        log_in(page, server, "ada")
-        page.wait_for_url(re.compile(r"/patient$"))
-        page.goto(f"{server.url}/exercise?exercise=squat")
-        page.get_by_role("button", name="Start").click()
-        count = page.locator("#rep-count")
-        # 14 s of clip in real time plus the model's start-up; the count must reach 2 during the first pass
-        page.wait_for_function("document.getElementById('rep-count').textContent === '2'", timeout=90_000)
-        assert page.locator("#overlay").evaluate("c => c.width > 0 && c.height > 0")
-        screenshot(page, "patient-exercise", full_page=False)
-        page.wait_for_timeout(1500)
-        assert count.inner_text() == "2"  # no extra count at the end of the second squat
+        yield server, chromium, patient_id
 
-        page.get_by_role("button", name="Pain – stop").click()
-        dialog = page.get_by_role("dialog")
-        dialog.get_by_label("3", exact=True).check()
-        dialog.get_by_label("Where").select_option("lower back")
-        screenshot(page, "patient-pain-dialog", full_page=False)
-        dialog.get_by_role("button", name="Stop and tell my therapist").click()
-        summary = page.locator("#summary")
-        summary.wait_for(timeout=30_000)
-        assert "2 repetitions" in summary.inner_text()
-        assert "pain reported" in summary.inner_text()
-        session_id = int(page.locator("#summary-link").get_attribute("href").rsplit("/", 1)[1])
-        context.close()
-        assert not errors, errors
 
-        stored = server.api("GET", f"/api/sessions/{session_id}", "therapist").json()
-        assert stored["patient_id"] == patient_id and stored["kind"] == "live"
-        assert stored["rep_count"] == 2
-        assert [(p["rating"], p["location"]) for p in stored["pain"]] == [(3, "lower back")]
+@pytest.fixture
+def patient_page(live_site):
+    server, chromium, _ = live_site
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    errors = page_errors(page)
+    log_in(page, server, "ada")
+    page.wait_for_url(re.compile(r"/patient$"))
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def test_exercise_page_counts_squats_from_fake_webcam(live_site, patient_page):
+    server, _, patient_id = live_site
+    page = patient_page
+    page.goto(f"{server.url}/exercise?exercise=squat")
+    page.get_by_role("button", name="Start").click()
+    count = page.locator("#rep-count")
+    # 14 s of clip in real time plus the model's start-up; the count must reach 2 during the first pass
+    page.wait_for_function("document.getElementById('rep-count').textContent === '2'", timeout=90_000)
+    assert page.locator("#overlay").evaluate("c => c.width > 0 && c.height > 0")
+    screenshot(page, "patient-exercise", full_page=False)
+    page.wait_for_timeout(1500)
+    assert count.inner_text() == "2"  # no extra count at the end of the second squat
+
+    page.get_by_role("button", name="Pain – stop").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("3", exact=True).check()
+    dialog.get_by_label("Where").select_option("lower back")
+    screenshot(page, "patient-pain-dialog", full_page=False)
+    dialog.get_by_role("button", name="Stop and tell my therapist").click()
+    summary = page.locator("#summary")
+    summary.wait_for(timeout=30_000)
+    assert "2 repetitions" in summary.inner_text()
+    assert "pain reported" in summary.inner_text()
+    session_id = int(page.locator("#summary-link").get_attribute("href").rsplit("/", 1)[1])
+
+    stored = server.api("GET", f"/api/sessions/{session_id}", "therapist").json()
+    assert stored["patient_id"] == patient_id and stored["kind"] == "live"
+    assert stored["rep_count"] == 2
+    assert [(p["rating"], p["location"]) for p in stored["pain"]] == [(3, "lower back")]
+
+
+def test_programme_in_the_browser_moves_to_the_next_exercise(live_site, patient_page):
+    server, _, _ = live_site
+    page = patient_page
+    programme = server.api("GET", "/api/me/programme", "ada").json()
+    first, second = programme["items"][0], programme["items"][1]
+    page.get_by_role("link", name="Start the whole programme").click()
+    page.wait_for_url(re.compile(r"/exercise\?programme="))
+    page.get_by_role("button", name="Start").click()
+    title = page.locator("#exercise-title")
+    page.wait_for_function(f"document.getElementById('exercise-title').textContent === {first['name']!r}")
+    page.locator("#conn").filter(has_text="frames per second").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Next exercise").click()
+    page.wait_for_function(f"document.getElementById('exercise-title').textContent === {second['name']!r}")
+    assert title.inner_text() == second["name"]
+    page.get_by_role("button", name="Stop", exact=True).click()
+    page.locator("#summary").wait_for(timeout=30_000)
+    session_id = int(page.locator("#summary-link").get_attribute("href").rsplit("/", 1)[1])
+    stored = server.api("GET", f"/api/sessions/{session_id}", "ada").json()
+    assert [s["exercise"] for s in stored["sets"]][:2] == [first["exercise"], second["exercise"]]

@@ -6,6 +6,7 @@ import { gridChartWidth, lineChart, timeline } from "./charts.js";
 const sid = document.body.dataset.sessionId;
 const video = document.getElementById("video");
 const RUNNING = new Set(["queued", "running", "recording"]);
+let patientName = "";
 
 function seek(t) {
   if (document.getElementById("video-box").hidden) return;
@@ -94,9 +95,16 @@ function render(d, me) {
   document.getElementById("session-title").textContent = title;
   document.title = `${title} · formcheck`;
   const crumbs = document.getElementById("crumbs");
-  crumbs.replaceChildren(me.role === "therapist" && d.patient_id
+  const crumbLink = me.role === "therapist" && d.patient_id
     ? el("a", { href: `/therapist/patients/${d.patient_id}` }, "Patient")
-    : el("a", { href: "/history" }, "My sessions"), " ›");
+    : el("a", { href: "/history" }, "My sessions");
+  crumbs.replaceChildren(crumbLink, " ›");
+  if (me.role === "therapist" && d.patient_id && !patientName) {
+    api(`/api/patients/${d.patient_id}`).then((p) => {
+      patientName = p.display_name || p.username;
+      crumbLink.textContent = patientName;
+    }).catch(() => {});
+  } else if (patientName) crumbLink.textContent = patientName;
   document.getElementById("session-meta").textContent = [fmtDate(d.started_at), d.kind === "upload" ? "uploaded video" : "live session",
     `${fmtSeconds(d.duration_s)}`, `pose model ${d.model}`, d.frames ? `person seen in ${Math.round((100 * d.frames_with_person) / d.frames)}% of frames` : ""]
     .filter(Boolean).join(" · ");
