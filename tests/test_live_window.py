@@ -258,3 +258,46 @@ def test_programme_with_pain_stop_is_recorded(tmp_path):
     assert pain == [(7, "lower back", None)]
     summary = json.loads(report)["summary"]
     assert summary["ended_by"] == "pain" and summary["programme"].startswith("Initial")
+
+
+def test_keys_typed_into_the_window(xvfb, tmp_path):
+    """Real key presses (XTEST through xdotool): enter starts now, p stops for pain, the answers are recorded."""
+    if not _models_ready():
+        pytest.skip("pose models are not built (formcheck models build)")
+    if not shutil.which("xdotool"):
+        pytest.skip("xdotool is not installed (apt-get install xdotool)")
+    shots, db = tmp_path / "shots", tmp_path / "keys.db"
+    env = {**os.environ, "DISPLAY": xvfb, "FORMCHECK_DATA_DIR": str(tmp_path / "data"), "QT_QPA_PLATFORM": "xcb"}
+    proc = subprocess.Popen(
+        [*FORMCHECK, "live", "--source", str(CLIP), "--realtime", "--exercise", "squat", "--intro", "60",
+         "--summary-seconds", "60", "--screenshot-dir", str(shots), "--db", f"sqlite:///{db}", "--mute"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        window = ""
+        deadline = time.monotonic() + 60
+        while not window and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.3)
+            found = subprocess.run(["xdotool", "search", "--name", "formcheck live"], env=env, capture_output=True,
+                                   text=True)
+            window = found.stdout.split()[0] if found.stdout.split() else ""
+        assert window, "the preview window never appeared"
+        while not list(shots.glob("*.png")) and time.monotonic() < deadline:
+            time.sleep(0.2)  # the first frame is on screen
+        subprocess.run(["xdotool", "windowfocus", "--sync", window], env=env, check=True, timeout=10)
+        for key in ("Return", "p", "6", "Return", "3", "Return", "q"):
+            time.sleep(1.0)
+            subprocess.run(["xdotool", "key", key], env=env, check=True, timeout=10)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, out
+    phases = [json.loads(line)["phase"] for line in (shots / "hud.jsonl").read_text().splitlines()]
+    assert phases.index("exercise") < phases.index("pain_rating") < phases.index("summary")
+    assert "howto" in phases and len(phases) < 40, "enter started the set long before the 60 s how-to ended"
+    con = sqlite3.connect(db)
+    assert con.execute("select rating, location from pain_reports").fetchall() == [(6, "hip or buttock")]
+    assert con.execute("select status from exercise_sets").fetchall() == [("stopped",)]
+    con.close()
