@@ -291,3 +291,33 @@ def test_phone_sized_screen(site, chromium):
                 screenshot(page, "phone-exercise")
     finally:
         context.close()
+
+
+def test_patient_upload_of_a_file_that_is_not_a_video(site, page, tmp_path):
+    server, _, _ = site
+    fake = tmp_path / "holiday.mp4"
+    fake.write_text("this is a shopping list, not a video\n" * 50)
+    log_in(page, server, "ada")
+    page.wait_for_url(re.compile(r"/patient$"))
+    page.get_by_role("link", name="Upload", exact=True).click()
+    page.get_by_label("Exercise").locator("option").nth(1).wait_for(state="attached")
+    assert page.locator("#patient-field").is_hidden()  # a patient uploads for themselves
+    page.get_by_label("Video file").set_input_files(fake)
+    page.get_by_role("button", name="Upload and analyse").click()
+    alert = page.locator("#upload-error")
+    alert.wait_for()
+    assert "not a video" in alert.inner_text()
+    assert "Traceback" not in page.content()
+    screenshot(page, "upload-not-a-video")
+
+
+def test_exercise_page_without_a_camera_says_so(site, page):
+    server, _, _ = site
+    log_in(page, server, "ada")
+    page.wait_for_url(re.compile(r"/patient$"))
+    page.goto(f"{server.url}/exercise?exercise=squat")
+    page.get_by_role("button", name="Start").click()
+    alert = page.locator("#page-error")
+    alert.wait_for()
+    assert "camera" in alert.inner_text()
+    assert page.get_by_role("button", name="Start").is_enabled()  # can try again

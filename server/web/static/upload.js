@@ -8,6 +8,7 @@ const jobBar = document.getElementById("job-progress");
 const jobText = document.getElementById("job-text");
 const cancelBtn = document.getElementById("cancel-job");
 const retryBtn = document.getElementById("retry-job");
+const uploadError = document.getElementById("upload-error");
 let jobId = null;
 let polling = null;
 
@@ -105,8 +106,8 @@ runPage(async (me) => {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const file = form.file.files[0];
-    if (!file) return showError(new Error("Choose a video file first."));
-    document.getElementById("page-error").hidden = true;
+    uploadError.hidden = true;
+    if (!file) return showError(new Error("Choose a video file first."), uploadError);
     const data = new FormData();
     data.append("file", file);
     data.append("exercise", select.value);
@@ -125,7 +126,8 @@ runPage(async (me) => {
       await follow();
     } catch (err) {
       jobText.textContent = "";
-      showError(err);
+      document.getElementById("progress-box").hidden = true;
+      showError(err, uploadError);
     } finally {
       button.disabled = false;
     }
