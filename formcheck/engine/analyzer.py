@@ -121,8 +121,7 @@ class ExerciseAnalyzer:
                 self._motion[side].add(t, self.bank.values[self.spec.rep.signal].get(side, math.nan))
         events: list[Event] = []
         self._choose_side(geo)
-        if self.hold_timer is not None:
-            self._geo_view = geo.view if geo.present else "unknown"
+        self._geo_view = geo.view if geo.present else "unknown"
         state, message = self._assess(geo)
         self._set_state(t, state, message, events)
         active = self.state == "active"
@@ -483,7 +482,9 @@ class ExerciseAnalyzer:
             when = r.spec.when
             applies = (when == "always" or when == phase or (when == "moving" and phase == "target")
                        or (when == "hold" and phase == "target"))
-            if not applies or not all(self._holds(c, side) for c in r.spec.during):
+            if (not applies or not all(self._holds(c, side) for c in r.spec.during)
+                    or (r.spec.view != "any" and self._geo_view != r.spec.view)):  # this view cannot show it
+                r.pause()
                 continue
             if r.update(t, self._rule_value(r, side)):
                 self._warn(t, r, events)

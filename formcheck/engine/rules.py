@@ -34,6 +34,11 @@ class RuleState:
         self.best = math.nan
         self.worst = math.nan
 
+    def pause(self) -> None:
+        """Not checked on this frame (other phase or view): a violation must start again to count."""
+        self._bad_since = None
+        self.broken = False
+
     def better(self, a: float, b: float) -> bool:
         """``a`` is closer to the allowed range than ``b``."""
         if math.isnan(b):

@@ -121,6 +121,7 @@ class RuleSpec(_Strict):
     check: Literal["keep", "reach"] = "keep"
     when: Literal["always", "moving", "target", "hold"] = "moving"
     during: list[Condition] = []  # checked only on frames where these hold too
+    view: View = "any"  # checked only when the camera sees the body from this view (e.g. a sagging back: side)
     min_duration_s: float = Field(0.3, ge=0)
     doc: str = ""
 
