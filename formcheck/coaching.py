@@ -329,6 +329,10 @@ class SessionFlow:
         self.ended_by = self.ended_by or ("interrupted" if notice else "source ended")
         self._enter_summary(t)
 
+    def end_open_set(self, t: float, status: str = "stopped") -> None:
+        """Close the set in progress, if any (its events are recorded)."""
+        self._close_set(t, status)
+
     # --- output ----------------------------------------------------------------------------------
     def view(self) -> HudView:
         item, snap = self.item, self._snapshot

@@ -290,13 +290,19 @@ class _Window:
         self.opened = True
 
     def show(self, canvas: np.ndarray) -> str | None:
+        if not self.opened:  # closed by the person: imshow would open it again
+            return None
         cv2.imshow(WINDOW_TITLE, canvas)
         return self.poll()
 
     def poll(self) -> str | None:
         """Process window events; the key pressed, if any."""
         code = cv2.waitKey(1)
-        if cv2.getWindowProperty(WINDOW_TITLE, cv2.WND_PROP_VISIBLE) < 1:
+        try:
+            visible = cv2.getWindowProperty(WINDOW_TITLE, cv2.WND_PROP_VISIBLE) >= 1
+        except cv2.error:  # Qt drops its GUI state once the last window is closed
+            visible = False
+        if not visible:
             self.opened = False
             return "q"
         if code < 0:
@@ -308,8 +314,13 @@ class _Window:
         return KEY_NAMES.get(code) or (chr(code).lower() if 32 < code < 127 else None)
 
     def close(self) -> None:
-        cv2.destroyWindow(WINDOW_TITLE)
-        cv2.waitKey(1)
+        if self.opened:
+            self.opened = False
+            try:
+                cv2.destroyWindow(WINDOW_TITLE)
+                cv2.waitKey(1)
+            except cv2.error:
+                pass  # already gone
 
 
 class _Progress:
@@ -545,8 +556,7 @@ def run_live(options: LiveOptions, log: Callable[[str], None] = print) -> LiveRe
             analyser.join(timeout=5)
         close_frames()
         t = analyser.t
-        if flow._set_open:  # an error mid-set: keep what was done
-            flow._close_set(t, "stopped")
+        flow.end_open_set(t)  # after an error mid-set: keep what was done
         recorder.close()
         progress.close()
         report = flow.report_dict()
@@ -575,7 +585,7 @@ def _after_frames(flow, window, shots, options, t, last_image, mirror, speaker, 
     """After the last frame: keep the window (pain questions, summary) open on the wall clock."""
     start_wall, start_t = time.monotonic(), t
     summary_since = None
-    while flow.phase != Phase.DONE:
+    while flow.phase != Phase.DONE and (window is None or window.opened):
         t = start_t + time.monotonic() - start_wall
         flow.tick(t)
         _apply_keys(flow, pending_keys, t, speaker)

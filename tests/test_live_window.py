@@ -301,3 +301,72 @@ def test_keys_typed_into_the_window(xvfb, tmp_path):
     assert con.execute("select rating, location from pain_reports").fetchall() == [(6, "hip or buttock")]
     assert con.execute("select status from exercise_sets").fetchall() == [("stopped",)]
     con.close()
+
+
+def close_window(display: str, window: int) -> None:
+    """Ask a window to close, as a window manager's close button does (WM_DELETE_WINDOW), through libX11."""
+    import ctypes
+    import ctypes.util
+
+    class ClientMessage(ctypes.Structure):
+        _fields_ = [("type", ctypes.c_int), ("serial", ctypes.c_ulong), ("send_event", ctypes.c_int),
+                    ("display", ctypes.c_void_p), ("window", ctypes.c_ulong), ("message_type", ctypes.c_ulong),
+                    ("format", ctypes.c_int), ("data", ctypes.c_long * 5)]
+
+    class XEvent(ctypes.Union):
+        _fields_ = [("xclient", ClientMessage), ("pad", ctypes.c_long * 24)]
+
+    x11 = ctypes.cdll.LoadLibrary(ctypes.util.find_library("X11") or "libX11.so.6")
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x11.XInternAtom.restype = ctypes.c_ulong
+    x11.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    x11.XSendEvent.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_long, ctypes.POINTER(XEvent)]
+    x11.XFlush.argtypes = x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    conn = x11.XOpenDisplay(display.encode())
+    assert conn, f"cannot open {display}"
+    event = XEvent()
+    event.xclient.type = 33  # ClientMessage
+    event.xclient.window = window
+    event.xclient.message_type = x11.XInternAtom(conn, b"WM_PROTOCOLS", 0)
+    event.xclient.format = 32
+    event.xclient.data[0] = x11.XInternAtom(conn, b"WM_DELETE_WINDOW", 0)
+    x11.XSendEvent(conn, window, 0, 0, ctypes.byref(event))
+    x11.XFlush(conn)
+    x11.XCloseDisplay(conn)
+
+
+def test_closing_the_window_keeps_the_session(xvfb, tmp_path):
+    if not _models_ready():
+        pytest.skip("pose models are not built (formcheck models build)")
+    if not shutil.which("xdotool"):
+        pytest.skip("xdotool is not installed (apt-get install xdotool)")
+    shots, db = tmp_path / "shots", tmp_path / "close.db"
+    env = {**os.environ, "DISPLAY": xvfb, "FORMCHECK_DATA_DIR": str(tmp_path / "data"), "QT_QPA_PLATFORM": "xcb"}
+    proc = subprocess.Popen(
+        [*FORMCHECK, "live", "--source", str(CLIP), "--realtime", "--exercise", "squat", "--intro", "0",
+         "--screenshot-dir", str(shots), "--db", f"sqlite:///{db}", "--mute"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(shots.glob("*.png"))) < 3 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        found = subprocess.run(["xdotool", "search", "--name", "formcheck live"], env=env, capture_output=True,
+                               text=True)
+        assert found.stdout.split(), "the preview window never appeared"
+        for window in found.stdout.split():
+            close_window(xvfb, int(window))
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, out
+    assert "Traceback" not in out and "saved (completed)" in out
+    con = sqlite3.connect(db)
+    status, frames = con.execute("select status, frames from sessions").fetchone()
+    sets = con.execute("select status from exercise_sets").fetchall()
+    con.close()
+    assert status == "completed" and 0 < frames < 300, "closed long before the 20 s clip ended"
+    assert sets == [("stopped",)]
