@@ -105,3 +105,33 @@ def reps_trace(rest: float, peak: float, n: int, rep_s: float = 2.0, pause_s: fl
         out += [rest + (peak - rest) * (1 - math.cos(2 * math.pi * i / k)) / 2 for i in range(k)]
         out += [rest] * int(pause_s * fps)
     return out
+
+
+def side_lying(t: float, lift_deg: float = 0.0, bottom_knee_deg: float = 178.0) -> Pose:
+    """Lying on the right side facing the camera (left side on top); the top leg is lifted ``lift_deg``."""
+    lms = np.zeros((33, 5), np.float32)
+    lms[:, 3:] = 0.99
+    top_hip, bottom_hip = np.array([500.0, 560.0]), np.array([500.0, 640.0])
+    pts = {
+        L.LEFT_SHOULDER: top_hip + [-TORSO, 0.0], L.RIGHT_SHOULDER: bottom_hip + [-TORSO, 0.0],
+        L.LEFT_HIP: top_hip, L.RIGHT_HIP: bottom_hip,
+    }
+    top_dir = _unit(90.0 - lift_deg)  # straight along the body, rotated upwards by the lift
+    pts[L.LEFT_KNEE] = top_hip + THIGH * top_dir
+    pts[L.LEFT_ANKLE] = pts[L.LEFT_KNEE] + SHIN * top_dir
+    pts[L.RIGHT_KNEE] = bottom_hip + THIGH * _unit(90.0)
+    pts[L.RIGHT_ANKLE] = pts[L.RIGHT_KNEE] + SHIN * _unit(90.0 + (180.0 - bottom_knee_deg))
+    for i, p in pts.items():
+        lms[i, :2] = p / np.array(SIZE)
+    extra = {  # arms resting along the top side, feet at the ankles
+        L.LEFT_ELBOW: L.LEFT_SHOULDER, L.RIGHT_ELBOW: L.LEFT_SHOULDER, L.LEFT_WRIST: L.LEFT_SHOULDER,
+        L.RIGHT_WRIST: L.LEFT_SHOULDER, L.LEFT_HEEL: L.LEFT_ANKLE, L.LEFT_FOOT_INDEX: L.LEFT_ANKLE,
+        L.RIGHT_HEEL: L.RIGHT_ANKLE, L.RIGHT_FOOT_INDEX: L.RIGHT_ANKLE,
+    }
+    for i, base in extra.items():
+        lms[i, :2] = lms[base, :2]
+    for i in range(11):
+        lms[i, :2] = (top_hip + [-TORSO - 60.0, 40.0]) / np.array(SIZE)
+    world = np.zeros((33, 3), np.float32)
+    world[:, :2] = (lms[:, :2] * np.array(SIZE) - [500.0, 600.0]) / 400.0
+    return Pose(lms, world, t, SIZE)

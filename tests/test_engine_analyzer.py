@@ -218,3 +218,14 @@ def test_landmark_jitter_does_not_change_the_count():
         lms[:, :2] += rng.normal(0, 4 / SIZE[0], size=(33, 2)).astype(np.float32)  # ~4 px of jitter
         noisy.append(Pose(lms, p.world, p.timestamp, SIZE))
     assert len(of(run(create_analyzer("squat"), noisy), RepCompleted)) == 6
+
+
+@pytest.mark.parametrize("bottom_knee", [178.0, 100.0])
+def test_side_lying_leg_raise_counts_the_top_leg(bottom_knee):
+    from synthetic_poses import side_lying
+
+    lifts = reps_trace(0.0, 35.0, 3, rep_s=3.0)
+    events = run(create_analyzer("side_lying_leg_raise"),
+                 [side_lying(i / FPS, lift, bottom_knee) for i, lift in enumerate(lifts)])
+    reps = of(events, RepCompleted)
+    assert len(reps) == 3 and all(r.side == "left" and not r.faults for r in reps)
