@@ -229,3 +229,10 @@ def test_side_lying_leg_raise_counts_the_top_leg(bottom_knee):
                  [side_lying(i / FPS, lift, bottom_knee) for i, lift in enumerate(lifts)])
     reps = of(events, RepCompleted)
     assert len(reps) == 3 and all(r.side == "left" and not r.faults for r in reps)
+
+
+def test_resting_after_the_set_target_without_losing_counts():
+    events = run(create_analyzer("squat"), squat_poses(12))  # the squat target is 10 repetitions
+    states = [(e.state, e.message) for e in of(events, StateChanged)]
+    assert ("resting", "set complete: rest 60 s") in states
+    assert len(of(events, RepCompleted)) == 12

@@ -124,7 +124,7 @@ class ExerciseAnalyzer:
         self._geo_view = geo.view if geo.present else "unknown"
         state, message = self._assess(geo)
         self._set_state(t, state, message, events)
-        active = self.state == "active"
+        active = self.state in ("active", "resting")
         if self.counters:
             self._update_reps(t, active, events)
         if self.hold_timer is not None:
@@ -287,7 +287,17 @@ class ExerciseAnalyzer:
         if not moving and (self.hold_timer is None or not self.hold_timer.holding):
             if self.counters and all(c.state == "unknown" for c in self.counters.values()):
                 return "get_into_position", f"get into the starting position: {self.spec.instructions[0]}"
+            if self._set_done():
+                return "resting", f"set complete: rest {self.spec.targets.rest_s:.0f} s"
         return "active", ""
+
+    def _set_done(self) -> bool:
+        """The set's target is reached (counting goes on if the person carries on)."""
+        targets = self.spec.targets
+        if self.spec.kind == "hold":
+            full = sum(h.duration_s >= self.spec.hold_target_s for h in self.holds)
+            return bool(targets.reps and full >= targets.reps)
+        return bool(targets.reps and len(self.reps) >= targets.reps)
 
     @staticmethod
     def _wrong_position(geo: BodyGeometry, want_lying: bool, strict: bool) -> bool:
