@@ -56,6 +56,7 @@ class LocalJobRunner:
         self.workers = settings.job_workers
         self._lock = threading.Lock()
         self._futures: dict[int, Future] = {}
+        self._stopping = False
         self._executor = self._make_executor()
 
     def _make_executor(self) -> Executor:
@@ -80,15 +81,29 @@ class LocalJobRunner:
     def _done(self, job_id: int, future: Future) -> None:
         with self._lock:
             self._futures.pop(job_id, None)
-        if future.cancelled():
+        if future.cancelled() or self._stopping:  # a stop re-queues its jobs (see shutdown)
             return
         exc = future.exception()
-        if exc is not None:
-            log.error("job %s: worker failed: %r", job_id, exc)
+        if exc is None:
+            return
+        log.error("job %s: worker failed: %r", job_id, exc)
+        if not isinstance(exc, BrokenProcessPool):
             self._mark(job_id, "failed", "The analysis worker stopped unexpectedly; retry the job.")
-            if isinstance(exc, BrokenProcessPool):
-                with self._lock:
-                    self._executor = self._make_executor()
+            return
+        # A worker process died (e.g. a crash in native code): every job of that pool lands here. Start a
+        # fresh pool and queue the job again, unless it has been tried too often (then it may be the cause).
+        with self._lock:
+            if getattr(self._executor, "_broken", False):
+                self._executor = self._make_executor()
+        with self.store.session() as db, db.begin():
+            job = db.get(Job, job_id)
+            again = job is not None and job.status in ACTIVE and job.attempts < self.settings.job_max_attempts
+            if again:
+                job.status = "queued"
+        if again:
+            self.submit(job_id)
+        else:
+            self._mark(job_id, "failed", "The analysis worker crashed on this video; retry the job or try another.")
 
     def _mark(self, job_id: int, status: str, error: str | None) -> None:
         with self.store.session() as db, db.begin():
@@ -144,6 +159,7 @@ class LocalJobRunner:
     def shutdown(self) -> None:
         """Stop at once: worker processes end, and jobs they had go back to the queue for the next start
         (without counting the interrupted attempt)."""
+        self._stopping = True
         processes = list((getattr(self._executor, "_processes", None) or {}).values())
         self._executor.shutdown(wait=False, cancel_futures=True)
         if not processes:
@@ -151,6 +167,8 @@ class LocalJobRunner:
         for process in processes:
             if process.is_alive():
                 process.terminate()
+        for process in processes:
+            process.join(5)
         with self.store.session() as db, db.begin():
             for job in db.scalars(select(Job).where(Job.status == "running")):
                 job.status, job.attempts = "queued", max(0, job.attempts - 1)

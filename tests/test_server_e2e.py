@@ -158,6 +158,23 @@ def test_live_websocket_refuses_a_bad_token(server):
     assert message["type"] == "error" and message["status"] == 401
 
 
+def test_a_crashed_worker_process_is_replaced_and_the_job_requeued(server, accounts):
+    import os
+    import signal
+
+    _, patient, _ = accounts
+    accepted = patient.upload(SAMPLE, "squat")
+    patient.wait_job(accepted["job_id"], timeout=300, until=lambda j: j["progress"] >= 20 or j["status"] == "done")
+    workers = [p for p in server.children() if b"spawn_main" in open(f"/proc/{p}/cmdline", "rb").read()]
+    assert workers
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)  # as a crash in native code would
+    job = patient.wait_job(accepted["job_id"])
+    assert job["status"] == "done" and job["attempts"] == 2, job
+    assert patient.get(f"/api/sessions/{accepted['session_id']}").json()["rep_count"] == 2
+    assert ApiClient(server.url).get("/api/health").status_code == 200
+
+
 def _short_clip(tmp_path, seconds: float = 3.0):
     source = cv2.VideoCapture(str(SAMPLE))
     fps = source.get(cv2.CAP_PROP_FPS)
