@@ -19,7 +19,7 @@ const grab = document.createElement("canvas");
 const ui = {
   count: $("rep-count"), target: $("rep-target"), holdBox: $("hold-box"), ring: $("hold-ring"), holdText: $("hold-text"),
   cue: $("cue"), state: $("state-msg"), conn: $("conn"), start: $("start"), stop: $("stop"), next: $("next"),
-  pain: $("pain"), title: $("exercise-title"), setInfo: $("set-info"),
+  pain: $("pain"), title: $("exercise-title"), setInfo: $("set-info"), unit: $("rep-unit"),
 };
 
 let catalog = new Map();
@@ -33,6 +33,7 @@ let sentAt = 0;
 let t0 = 0;
 let sessionId = null;
 let repCount = 0;
+let holdCount = 0;
 let cueUntil = 0;
 let currentExercise = exerciseParam;
 let ended = false;
@@ -94,6 +95,12 @@ async function start() {
   ui.start.disabled = true;
   ended = false;
   lastError = "";
+  repCount = 0;
+  holdCount = 0;
+  setTarget = null;
+  ui.count.textContent = "0";
+  ui.next.disabled = false;
+  $("summary").hidden = true;
   try {
     stream = await openCamera();
     video.srcObject = stream;
@@ -184,6 +191,7 @@ function handle(msg) {
     case "set":
       setTarget = msg;
       repCount = 0;
+      holdCount = 0;
       if (msg.done) setState("That was the last exercise: press Stop to save the session.");
       else {
         currentExercise = msg.exercise;
@@ -224,6 +232,7 @@ function onFrame(msg) {
   drawSkeleton(ctx, msg.landmarks, flagged);
   for (const ev of msg.events || []) {
     if (ev.type === "rep") repCount = ev.index ?? repCount + 1;
+    else if (ev.type === "hold") holdCount += 1;
     else if (ev.type === "warning") showCue(ev.message);
     else if (ev.type === "state" && ev.message) setState(ev.message);
   }
@@ -231,10 +240,14 @@ function onFrame(msg) {
     currentExercise = snap.exercise;
     showHowTo(currentExercise);
     repCount = 0;
+    holdCount = 0;
   }
   if (snap.name) ui.title.textContent = snap.name;
-  const count = Number.isInteger(snap.reps) ? snap.reps : repCount;
+  const holdKind = snap.kind === "hold";
+  const count = holdKind ? holdCount : Number.isInteger(snap.reps) ? snap.reps : repCount;
   if (ui.count.textContent !== String(count)) ui.count.textContent = String(count);
+  ui.unit.textContent = holdKind ? (count === 1 ? "hold" : "holds") : "reps";
+  if (Number.isFinite(snap.rate_per_min)) ui.setInfo.textContent = `${snap.rate_per_min.toFixed(0)} per minute`;
   const targetReps = setTarget?.target_reps ?? setTarget?.reps ?? snap.target_reps;
   ui.target.textContent = targetReps ? `/ ${targetReps}` : "";
   if (snap.set_index && snap.sets) ui.setInfo.textContent = `Set ${snap.set_index} of ${snap.sets}`;
