@@ -79,11 +79,14 @@ def _keraal_summary(rows: list[dict]) -> dict:
     return out
 
 
-def evaluate_keraal(data: Path, cache: Path | None = None, model: str = "full", progress: Progress = _identity) -> dict:
-    """KERAAL from the skeleton files and from the videos (our model)."""
+def evaluate_keraal(data: Path, cache: Path | None = None, model: str = "full", progress: Progress = _identity,
+                    videos: bool = True) -> dict:
+    """KERAAL from the skeleton files and (``videos``) from the videos through our model."""
     result = {}
     skel = keraal_items(data / "keraal_blazepose")
     result["skeletons"] = _keraal_summary([_keraal_one(i, i.stream()) for i in progress(skel, desc="KERAAL skeletons")])
+    if not videos:
+        return result
     video_root = data / "videos"
     videos = keraal_items(video_root / "keraal", suffixes=(".avi", ".mp4"))
     rows = []

@@ -118,3 +118,18 @@ def test_eval_runs_the_real_model_on_the_sample(tmp_path, sample_squat):
     assert clip["expected"] == 2 and clip["got"] == 2 and clip["within"] is True
     assert "squat_side.mp4" in proc.stdout and "reps_within_tolerance" in proc.stdout
     assert (cache / "squat_side.npz").exists()  # the stream was cached for the next run
+
+
+def test_landmark_level_evaluations_on_real_data(shared_data):
+    """RepCount with the class-agnostic counter and KERAAL skeletons with the catalog's form rules."""
+    from formcheck.evaluate_datasets import evaluate_keraal, evaluate_repcount, format_datasets
+
+    rep = evaluate_repcount(shared_data)
+    assert set(rep["classes"]) == {"squat", "situp", "push_up", "front_raise", "jump_jack"}
+    assert rep["overall"]["n"] >= 50
+    assert rep["overall"]["obo"] > 0.5 and rep["overall"]["mae"] < 0.4
+    keraal = evaluate_keraal(shared_data, videos=False)
+    skel = keraal["skeletons"]
+    assert skel["n"] >= 50 and skel["correct_vs_fault"] > 0.8 and skel["side_accuracy"] > 0.8
+    text = format_datasets({"repcount": rep, "keraal": keraal})
+    assert "RepCount" in text and "KERAAL" in text
