@@ -20,6 +20,7 @@ from server.jobs import LocalJobRunner
 from server.programmes import seed_builtin
 from server.routers import auth, health, jobs, live, patients, programmes, sessions, uploads
 from server.settings import Settings
+from server.throttle import LoginThrottle
 
 log = logging.getLogger("formcheck.server")
 SWAGGER_DIR = Path(__file__).parent / "static" / "swagger-ui"
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if db.scalars(select(User.id).where(User.role == "therapist")).first() is None:
                 log.warning("no therapist account yet: create one with  formcheck users add NAME --role therapist")
         app.state.settings, app.state.store = settings, store
+        app.state.login_throttle = LoginThrottle(settings.login_max_failures, settings.login_window_s)
         app.state.jobs = LocalJobRunner(store, settings)
         app.state.jobs.resume()
         try:

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     job_max_attempts: int = 3
     model: str = "full"  # pose model for uploads and live sessions
     live_max_frame_bytes: int = 4 * 1024 * 1024
+    login_max_failures: int = 5  # failed logins per username and address ...
+    login_window_s: float = 300  # ... within this many seconds lock that pair out until the window passes
 
     @cached_property
     def db_url(self) -> str:

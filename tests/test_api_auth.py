@@ -123,3 +123,12 @@ def test_openapi_docs_are_served_without_a_cdn(client):
     assert client.get("/docs-static/swagger-ui-bundle.js").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/auth/token", "/api/uploads", "/api/jobs/{job_id}", "/api/sessions/{session_id}"} <= set(paths)
+
+
+def test_repeated_wrong_passwords_are_slowed_down(client):
+    for _ in range(5):
+        assert client.post("/api/auth/token", data={"username": "thera", "password": "guess"}).status_code == 401
+    r = client.post("/api/auth/token", data={"username": "thera", "password": PASSWORD})
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0 and "Too many" in r.json()["detail"]
+    add_user(client, "other")
+    assert client.post("/api/auth/token", data={"username": "other", "password": PASSWORD}).status_code == 200

@@ -158,6 +158,19 @@ def test_live_websocket_refuses_a_bad_token(server):
     assert message["type"] == "error" and message["status"] == 401
 
 
+def test_cancel_a_running_analysis_then_retry_it(accounts):
+    _, patient, _ = accounts
+    accepted = patient.upload(SAMPLE, "squat")
+    patient.wait_job(accepted["job_id"], timeout=300, until=lambda j: j["progress"] >= 10 or j["status"] == "done")
+    assert patient.post(f"/api/jobs/{accepted['job_id']}/cancel").status_code == 200
+    job = patient.wait_job(accepted["job_id"])
+    assert job["status"] == "cancelled" and job["progress"] < 100
+    assert patient.get(f"/api/sessions/{accepted['session_id']}").json()["status"] == "cancelled"
+    assert patient.post(f"/api/jobs/{accepted['job_id']}/retry").status_code == 202
+    assert patient.wait_job(accepted["job_id"])["status"] == "done"
+    assert patient.get(f"/api/sessions/{accepted['session_id']}").json()["rep_count"] == 2
+
+
 def test_a_crashed_worker_process_is_replaced_and_the_job_requeued(server, accounts):
     import os
     import signal

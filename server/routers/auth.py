@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import select
 
@@ -18,13 +18,23 @@ router = APIRouter(prefix="/api", tags=["auth"])
 
 
 @router.post("/auth/token", response_model=TokenOut)
-def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], db: DB, settings: SettingsDep, response: Response):
+def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    db: DB,
+    settings: SettingsDep,
+    request: Request,
+    response: Response,
+):
     """Exchange username and password for a bearer token (also set as the HttpOnly ``formcheck_token`` cookie)."""
+    throttle, address = request.app.state.login_throttle, request.client.host if request.client else ""
+    throttle.check(form.username, address)
     user = db.scalars(select(User).where(User.username == form.username)).first()
     if user is None:
         dummy_verify(form.password)
     if user is None or not user.active or not verify_password(user.password_hash, form.password):
+        throttle.failed(form.username, address)
         raise Problem(401, "Wrong username or password.", "Login failed", {"WWW-Authenticate": "Bearer"})
+    throttle.succeeded(form.username, address)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(form.password)
         db.commit()
