@@ -278,7 +278,9 @@ class ExerciseAnalyzer:
             want_lying = self.lying
             if geo.posture == "unknown":
                 return "out_of_view", "step into view"
-            if self._wrong_position(geo, want_lying, strict=not moving):
+            # holds define their pose by their conditions (a stretch may lean far forward): only a clear change
+            strict = not moving and self.spec.kind != "hold"
+            if self._wrong_position(geo, want_lying, strict=strict):
                 return "get_into_position", POSITION_MESSAGES[self.spec.position]
             view = self.spec.camera.view
             if not moving and self.spec.camera.strict and view != "any" and geo.view != view:
