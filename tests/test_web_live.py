@@ -124,3 +124,28 @@ def test_programme_in_the_browser_moves_to_the_next_exercise(live_site, patient_
     session_id = int(page.locator("#summary-link").get_attribute("href").rsplit("/", 1)[1])
     stored = server.api("GET", f"/api/sessions/{session_id}", "ada").json()
     assert [s["exercise"] for s in stored["sets"]][:2] == [first["exercise"], second["exercise"]]
+
+
+def test_hold_ring_follows_a_real_plank(live_site, shared_data, tmp_path):
+    """mrpose/plank.mp4 holds a forearm plank from about 13 s (side view until 19 s)."""
+    server, running_chromium, _ = live_site
+    y4m = tmp_path / "plank.y4m"
+    assert write_y4m(shared_data / "videos" / "mrpose" / "plank.mp4", y4m, 10.0, 19.0, size=(640, 360)) > 120
+    fake_camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                   f"--use-file-for-fake-video-capture={y4m}"]
+    with browser(fake_camera, running_chromium.browser_type) as chromium:
+        page = chromium.new_page(viewport={"width": 1280, "height": 900})
+        errors = page_errors(page)
+        log_in(page, server, "ada")
+        page.wait_for_url(re.compile(r"/patient$"))
+        page.goto(f"{server.url}/exercise?exercise=plank")
+        page.get_by_role("button", name="Start").click()
+        page.locator("#hold-box").wait_for(timeout=60_000)
+        page.wait_for_function("parseFloat(document.getElementById('hold-text').textContent) >= 3", timeout=60_000)
+        dash = page.locator("#hold-ring").get_attribute("stroke-dasharray")
+        assert float(dash.split()[0]) > 5  # the ring fills as the hold goes on (3 s of 30 s = 10%)
+        assert page.locator("#rep-unit").inner_text() in ("hold", "holds")
+        screenshot(page, "patient-exercise-hold", full_page=False)
+        page.get_by_role("button", name="Stop", exact=True).click()
+        page.locator("#summary").wait_for(timeout=30_000)
+        assert not errors, errors

@@ -127,17 +127,20 @@ def running_server(data_dir: Path, job_workers: int = 1):
 
 
 @contextmanager
-def browser(extra_args: list[str] = ()):
-    """Headless Debian Chromium under Playwright."""
-    from playwright.sync_api import sync_playwright
-
+def browser(extra_args: list[str] = (), browser_type=None):
+    """Headless Debian Chromium under Playwright (``browser_type``: reuse a running Playwright's chromium)."""
     require_chromium()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *extra_args])
+    if browser_type is not None:
+        b = browser_type.launch(executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *extra_args])
         try:
             yield b
         finally:
             b.close()
+        return
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p, browser(extra_args, p.chromium) as b:
+        yield b
 
 
 def log_in(page, server: Server, username: str, password: str = PASSWORD) -> None:

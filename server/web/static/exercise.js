@@ -263,7 +263,7 @@ function onFrame(msg) {
   if (snap.cue) showCue(snap.cue, 1);
   if (performance.now() > cueUntil) ui.cue.hidden = true;
   if (!msg.landmarks) setState("Step into view: the whole body should be seen");
-  else if (snap.message) setState(snap.message);
+  else if (snap.state !== undefined) setState(snap.message || (snap.holding ? "Hold it" : ""));
   else if (ui.state.textContent.startsWith("Step into view")) setState("");
 }
 
