@@ -82,3 +82,24 @@ def test_programme_flow_records_sets_pain_and_summary(api):
     session = client.get(f"/api/sessions/{start['session_id']}", headers={"Authorization": f"Bearer {token}"}).json()
     assert session["kind"] == "live" and session["programme"] == "initial" and session["status"] == "completed"
     assert len(session["sets"]) == 2 and [p["location"] for p in session["pain"]] == ["lower back"]
+
+
+def test_inbox_keeps_order_but_replaces_a_waiting_frame_with_a_newer_one():
+    import asyncio
+
+    from server.routers.live import Inbox
+
+    async def scenario():
+        inbox = Inbox()
+        inbox.put(("frame", b"1", 0.0))
+        inbox.put(("frame", b"2", 0.1))  # the server is behind: frame 1 is dropped
+        inbox.put(("pain", 3, "", ""))
+        inbox.put(("frame", b"3", 0.2))
+        inbox.close()
+        got = []
+        while (item := await inbox.get()) is not None:
+            got.append(item[:2])
+        return got, inbox.dropped
+
+    got, dropped = asyncio.run(scenario())
+    assert got == [("frame", b"2"), ("pain", 3), ("frame", b"3")] and dropped == 1

@@ -10,8 +10,10 @@ Errors are ``{"type": "error", "title", "detail", "status"}`` followed by a clos
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections import deque
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import or_, select
@@ -59,9 +61,93 @@ def _setup(ws: WebSocket, token: str | None, exercise: str | None, programme: st
         return user, exercise_info(exercise)["name"], None, [item]
 
 
+def _error(title: str, status: int, detail: str) -> dict:
+    return {"type": "error", "title": title, "status": status, "detail": detail}
+
+
 async def _send_problem(ws: WebSocket, exc: Problem) -> None:
-    await ws.send_json({"type": "error", "title": exc.title, "detail": exc.detail, "status": exc.status_code})
+    await ws.send_json(_error(exc.title, exc.status_code, exc.detail))
     await ws.close(code=4000 + exc.status_code)
+
+
+class Inbox:
+    """Client messages in order, except that a frame still waiting is replaced by a newer one: when the server
+    falls behind it drops frames instead of lagging (a client that waits for each reply never loses one)."""
+
+    def __init__(self):
+        self.items: deque[tuple] = deque()
+        self.dropped = 0
+        self.closed = False
+        self._event = asyncio.Event()
+
+    def put(self, item: tuple) -> None:
+        if item[0] == "frame" and self.items and self.items[-1][0] == "frame":
+            self.items[-1] = item
+            self.dropped += 1
+        else:
+            self.items.append(item)
+        self._event.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self._event.set()
+
+    async def get(self) -> tuple | None:
+        while not self.items:
+            if self.closed:
+                return None
+            self._event.clear()
+            await self._event.wait()
+        return self.items.popleft()
+
+
+def _parse(text: str | None, frame_time: list[float | None]) -> tuple | None:
+    """A text message as an inbox item (None for frame_time, which only stamps the next frame)."""
+    try:
+        msg = json.loads(text or "")
+        kind = msg.get("type")
+    except (ValueError, AttributeError):
+        return ("error", _error("Bad message", 422, "Text messages must be JSON objects with a 'type'."))
+    if kind == "frame_time":
+        try:
+            frame_time[0] = float(msg.get("t"))
+        except (TypeError, ValueError):
+            return ("error", _error("Bad frame time", 422, "frame_time needs a number of seconds in 't'."))
+        return None
+    if kind == "pain":
+        rating = msg.get("rating")
+        if isinstance(rating, bool) or not isinstance(rating, int | float) or not 0 <= rating <= 10:
+            return ("error", _error("Bad pain rating", 422, "Pain is rated from 0 (none) to 10 (worst)."))
+        return ("pain", int(rating), str(msg.get("location", ""))[:120], str(msg.get("note", ""))[:2000])
+    if kind in ("next", "stop"):
+        return (kind,)
+    return ("error", _error("Unknown message", 422, f"Unknown message type {kind!r} (frame_time, pain, next, stop)."))
+
+
+async def _read(ws: WebSocket, inbox: Inbox, max_frame_bytes: int) -> None:
+    frame_time: list[float | None] = [None]
+    try:
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            if message.get("bytes") is not None:
+                data = message["bytes"]
+                if len(data) > max_frame_bytes:
+                    inbox.put(("error", _error("Frame too large", 413, "Send frames as JPEG of at most a few MB.")))
+                else:
+                    inbox.put(("frame", data, frame_time[0]))
+                frame_time[0] = None
+                continue
+            item = _parse(message.get("text"), frame_time)
+            if item is not None:
+                inbox.put(item)
+            if item == ("stop",):
+                break
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        inbox.close()
 
 
 @router.websocket("/live")
@@ -74,11 +160,17 @@ async def live(ws: WebSocket, exercise: str | None = None, programme: str | None
         await _send_problem(ws, exc)
         return
     settings, store = ws.app.state.settings, ws.app.state.store
+    from formcheck.modelbuild import ModelError
     from formcheck.pose import PoseEstimator, PoseEstimatorOptions
 
-    estimator = await run_in_threadpool(PoseEstimator.create, PoseEstimatorOptions(model=settings.model))
+    try:
+        estimator = await run_in_threadpool(PoseEstimator.create, PoseEstimatorOptions(model=settings.model))
+    except ModelError as exc:
+        await _send_problem(ws, Problem(503, f"The pose model is not available on the server: {exc}"))
+        return
     session = LiveSession(store, estimator, items, user.id, title, programme_name, settings.model)
-    status = "interrupted"
+    status, inbox = "interrupted", Inbox()
+    reader: asyncio.Task | None = None
     try:
         session_id = await run_in_threadpool(session.start)
         await ws.send_json(
@@ -89,79 +181,36 @@ async def live(ws: WebSocket, exercise: str | None = None, programme: str | None
                 "items": [vars(i) for i in items],
             }
         )
-        while True:
-            message = await ws.receive()
-            if message["type"] == "websocket.disconnect":
-                break
-            if message.get("bytes") is not None:
-                data = message["bytes"]
-                if len(data) > settings.live_max_frame_bytes:
-                    await ws.send_json(
-                        {
-                            "type": "error",
-                            "title": "Frame too large",
-                            "status": 413,
-                            "detail": "Send frames as JPEG of at most a few megabytes.",
-                        }
-                    )
-                    continue
-                await ws.send_json(await run_in_threadpool(session.frame, data))
-                continue
-            try:
-                msg = json.loads(message.get("text") or "")
-                kind = msg.get("type")
-            except (ValueError, AttributeError):
-                await ws.send_json(
-                    {
-                        "type": "error",
-                        "title": "Bad message",
-                        "status": 422,
-                        "detail": "Text messages must be JSON objects with a 'type'.",
-                    }
-                )
-                continue
-            if kind == "frame_time":
-                session.client_t = float(msg.get("t", 0.0))
+        reader = asyncio.create_task(_read(ws, inbox, settings.live_max_frame_bytes))
+        while (item := await inbox.get()) is not None:
+            kind = item[0]
+            if kind == "frame":
+                session.client_t = item[2]
+                reply = await run_in_threadpool(session.frame, item[1])
             elif kind == "pain":
-                rating = msg.get("rating")
-                if not isinstance(rating, int | float) or not 0 <= rating <= 10:
-                    await ws.send_json(
-                        {
-                            "type": "error",
-                            "title": "Bad pain rating",
-                            "status": 422,
-                            "detail": "Pain is rated from 0 (none) to 10 (worst).",
-                        }
-                    )
-                    continue
-                await ws.send_json(
-                    await run_in_threadpool(
-                        session.pain, int(rating), str(msg.get("location", ""))[:120], str(msg.get("note", ""))[:2000]
-                    )
-                )
+                reply = await run_in_threadpool(session.pain, *item[1:])
             elif kind == "next":
                 reply = await run_in_threadpool(session.next)
-                await ws.send_json(reply)
             elif kind == "stop":
                 status = "completed"
                 break
             else:
-                await ws.send_json(
-                    {
-                        "type": "error",
-                        "title": "Unknown message",
-                        "status": 422,
-                        "detail": f"Unknown message type {kind!r} (frame_time, pain, next, stop).",
-                    }
-                )
-    except WebSocketDisconnect:
+                reply = item[1]
+            await ws.send_json(reply)
+    except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
+        if reader is not None:
+            reader.cancel()
         report = await run_in_threadpool(session.finish, status) if session.session_id else None
         await run_in_threadpool(estimator.close)
+        if inbox.dropped:
+            log.info("live session %s: %d frames dropped (server behind)", session.session_id, inbox.dropped)
     if report is not None and status == "completed":
         try:
-            await ws.send_json({"type": "summary", "session_id": session.session_id, "report": report})
+            await ws.send_json(
+                {"type": "summary", "session_id": session.session_id, "report": report, "dropped_frames": inbox.dropped}
+            )
             await ws.close()
         except (WebSocketDisconnect, RuntimeError):
             pass
