@@ -341,6 +341,33 @@ def eval_datasets(
         json_out.write_text(json.dumps(res, indent=2, default=str))
 
 
+@app.command()
+def exercises(
+    exercise: Annotated[str | None, typer.Argument(help="catalog id or spec file: show it (default: list all)")] = None,
+) -> None:
+    """List the exercise catalog, or show one exercise (also checks a therapist's own spec file)."""
+    from formcheck.engine import list_exercises, load_spec
+
+    if exercise is None:
+        for ex in list_exercises():
+            spec = load_spec(ex)
+            typer.echo(f"{ex:24s} {spec.level:12s} {spec.kind:5s} {spec.position:11s} {spec.name}")
+        return
+    try:
+        spec = load_spec(exercise)
+    except (KeyError, ValueError) as exc:
+        fail(str(exc.args[0] if exc.args else exc))
+    typer.echo(f"{spec.name} ({spec.id}): {spec.level}, {spec.kind}, {spec.position}, side {spec.side}")
+    typer.echo(f"camera: {spec.camera.view} view; {spec.camera.hint}")
+    for line in spec.instructions:
+        typer.echo(f"  - {line}")
+    typer.echo(spec.doc)
+    for rule in spec.rules:
+        typer.echo(f"  rule {rule.id} ({rule.severity}): \"{rule.message}\" - {rule.doc}")
+    t = spec.targets
+    typer.echo(f"targets: reps {t.reps or '-'}, sets {t.sets}, hold {spec.hold_target_s or '-'} s, rest {t.rest_s:g} s")
+
+
 def _print_summary(d: dict) -> None:
     typer.echo(
         f"{d['source']}: {d['exercise']}, {d['frames']} frames ({d['duration_s']:.1f} s), "

@@ -140,3 +140,19 @@ def test_catalog_readme_explains_the_schema():
     text = (CATALOG_DIR / "README.md").read_text()
     for word in ("signals", "rep", "hold", "rules", "hysteresis", "severity", "targets", "side"):
         assert word in text
+
+
+def test_exercises_command_lists_and_shows(tmp_path):
+    from typer.testing import CliRunner
+
+    from formcheck.cli import app
+
+    runner = CliRunner()
+    listing = runner.invoke(app, ["exercises"])
+    assert listing.exit_code == 0 and len(listing.stdout.splitlines()) == len(list_exercises())
+    shown = runner.invoke(app, ["exercises", "straight_leg_raise"])
+    assert shown.exit_code == 0 and "keep the raised knee straight" in shown.stdout
+    mine = runner.invoke(app, ["exercises", str(write(tmp_path, MINIMAL))])
+    assert mine.exit_code == 0 and "My squat" in mine.stdout
+    bad = runner.invoke(app, ["exercises", "sqaut"])
+    assert bad.exit_code == 2 and "unknown exercise 'sqaut'" in bad.output
