@@ -124,6 +124,12 @@ def test_programme_in_the_browser_moves_to_the_next_exercise(live_site, patient_
     session_id = int(page.locator("#summary-link").get_attribute("href").rsplit("/", 1)[1])
     stored = server.api("GET", f"/api/sessions/{session_id}", "ada").json()
     assert [s["exercise"] for s in stored["sets"]][:2] == [first["exercise"], second["exercise"]]
+    page.get_by_role("link", name="See the session").click()
+    sets = page.locator("#sets-table tbody tr")
+    sets.first.wait_for()
+    assert sets.count() == len(stored["sets"])
+    assert sets.first.locator("td").first.inner_text() == first["name"]
+    screenshot(page, "patient-programme-session")
 
 
 def test_hold_ring_follows_a_real_plank(live_site, shared_data, tmp_path):

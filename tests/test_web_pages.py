@@ -173,9 +173,9 @@ def test_patient_page_trends_and_level(site, page):
     page.wait_for_url(re.compile(rf"/therapist/patients/{patient_id}$"))
     page.locator("#trends figure.chart").first.wait_for()
     titles = page.locator("#trends figcaption").all_inner_texts()
-    assert "Wall squat: repetitions done vs target" in titles
-    assert "Wall squat: average form score" in titles
-    assert "Wall squat: range of motion" in titles
+    assert "Wall squat (repetitions): repetitions done vs target" in titles
+    assert "Wall squat (repetitions): average form score" in titles
+    assert "Wall squat (repetitions): range of motion" in titles
     assert any(t.startswith("Pain reports") for t in titles)
     assert page.locator("#sessions-table tbody tr").count() == 4
     reps_chart = page.locator("#trends figure.chart").filter(has_text="repetitions done vs target")

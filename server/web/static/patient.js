@@ -36,7 +36,7 @@ function renderTrends(t) {
   for (const [exercise, weeks] of Object.entries(exercises)) {
     const labels = weeks.map((w) => weekLabel(w.week));  // one point per ISO week with data
     const pts = (key) => weeks.map((w, i) => [i, w[key] ?? NaN]);
-    const name = pretty(exercise);
+    const name = names.get(exercise) || pretty(exercise);
     if (weeks.some((w) => w.reps_done || w.reps_target)) {
       charts.push(lineChart({ width, title: `${name}: repetitions done vs target`, xLabels: labels, yMin: 0,
         series: [{ name: "done", points: pts("reps_done") }, { name: "target", points: pts("reps_target"), dashed: true, color: "#4d5662" }] }));
@@ -98,18 +98,21 @@ async function renderSuggestion(p) {
 }
 
 let programmes = [];
+let names = new Map(); // catalog id -> exercise name
 async function refresh(p) {
   renderPlan(p, programmes);
   await renderSuggestion(p);
 }
 
 runPage(async () => {
-  const [p, progs, trends, sessions] = await Promise.all([
+  const [p, progs, trends, sessions, catalog] = await Promise.all([
     api(`/api/patients/${pid}`),
     api("/api/programmes"),
     api(`/api/patients/${pid}/trends`),
     api(`/api/sessions?patient_id=${pid}`),
+    api("/api/exercises").catch(() => []),
   ]);
+  names = new Map(listOf(catalog, "exercises").map((sp) => [sp.id, sp.name]));
   programmes = listOf(progs, "programmes");
   await refresh(p);
   renderTrends(trends);

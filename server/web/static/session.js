@@ -1,12 +1,14 @@
 // A scored session: summary, timeline of reps / holds / warnings / pain, joint-angle curves with the target
 // band and each rep marked, the annotated video (clicking a rep or warning seeks it), notes, exports.
-import { api, badge, el, fmtDate, fmtSeconds, pretty, runPage, setStatus } from "./api.js";
+import { api, badge, el, fmtDate, fmtSeconds, listOf, pretty, runPage, setStatus } from "./api.js";
 import { gridChartWidth, lineChart, timeline } from "./charts.js";
 
 const sid = document.body.dataset.sessionId;
 const video = document.getElementById("video");
 const RUNNING = new Set(["queued", "running", "recording"]);
 let patientName = "";
+let names = new Map(); // catalog id -> exercise name
+const exName = (id) => names.get(id) || pretty(id);
 
 function seek(t) {
   if (document.getElementById("video-box").hidden) return;
@@ -44,7 +46,7 @@ function renderCurves(d) {
         ...holds.map((h, i) => ({ x0: h.start_s, x1: h.end_s, label: `hold ${i + 1}`, title: `Hold ${i + 1}`,
           onClick: d.video_url ? () => seek(h.start_s) : null })),
       ];
-      charts.push(lineChart({ title: `${pretty(exercise)}: ${pretty(signal)}`, series: [{ name: `${pretty(signal)} (°)`, points }],
+      charts.push(lineChart({ title: `${exName(exercise)}: ${pretty(signal)}`, series: [{ name: `${pretty(signal)} (°)`, points }],
         band: bands[signal] || null, spans, xUnit: "s", height: 260, width }));
     }
   }
@@ -91,7 +93,7 @@ function renderNotes(d, me) {
 }
 
 function render(d, me) {
-  const title = `${pretty(d.title || d.sets?.[0]?.exercise || "Session")}`;
+  const title = names.has(d.title) ? names.get(d.title) : pretty(d.title || d.sets?.[0]?.exercise || "Session");
   document.getElementById("session-title").textContent = title;
   document.title = `${title} · formcheck`;
   const crumbs = document.getElementById("crumbs");
@@ -118,6 +120,14 @@ function render(d, me) {
   tiles.push(tile(String(d.warnings.length), "form warnings"));
   tiles.push(tile(d.pain.length ? `${Math.max(...d.pain.map((p) => p.rating))}/10` : "none", "pain reported"));
   document.getElementById("tiles").replaceChildren(...tiles);
+  const sets = d.sets || [];
+  document.getElementById("sets-box").hidden = sets.length < 2;
+  document.querySelector("#sets-table tbody").replaceChildren(...sets.map((st) => el("tr", {},
+    el("td", {}, exName(st.exercise)), el("td", {}, st.set_index),
+    el("td", {}, `${st.reps_done ?? "–"}${st.target_reps ? ` (${st.target_reps})` : ""}`),
+    el("td", {}, st.avg_score ?? "–"),
+    el("td", {}, st.hold_s ? `${st.hold_s} s${st.target_hold_s ? ` (${st.target_hold_s} s)` : ""}` : "–"),
+    el("td", {}, st.status || ""))));
   const vbox = document.getElementById("video-box");
   vbox.hidden = !d.video_url;
   if (d.video_url && video.getAttribute("src") !== d.video_url) video.src = d.video_url;
@@ -137,7 +147,9 @@ function render(d, me) {
 }
 
 runPage(async (me) => {
-  let d = await api(`/api/sessions/${sid}`);
+  const [detail, catalog] = await Promise.all([api(`/api/sessions/${sid}`), api("/api/exercises").catch(() => [])]);
+  names = new Map(listOf(catalog, "exercises").map((sp) => [sp.id, sp.name]));
+  let d = detail;
   render(d, me);
   while (RUNNING.has(d.status) && d.kind === "upload") {
     await new Promise((r) => setTimeout(r, 2000));
