@@ -260,6 +260,7 @@ def run(
             break
     for e in analyzer.finish(last_t):
         report.add(e)
+    report.exercise = analyzer.exercise  # ``auto`` becomes the recognised exercise
     times.wall += time.perf_counter() - started
     report.duration_s = round(last_t + (1.0 / source.fps if report.frames else 0.0), 3)
     _add_input_notices(report, source)

@@ -334,6 +334,11 @@ class AutoAnalyzer:
     def decided(self) -> bool:
         return self._delegate is not None
 
+    @property
+    def delegate(self):
+        """The analyzer of the recognised exercise (None until decided)."""
+        return self._delegate
+
     def update(self, pose: Pose) -> list[Event]:
         if self._delegate is not None:
             return self._delegate.update(pose)
