@@ -148,8 +148,12 @@ def _chart_pages(pdf: PdfPages, d: dict) -> None:
             ax = fig.add_axes((0.1, 0.64 - i * 0.3, 0.84, 0.22))
             ys = [math.nan if v is None else v for v in values]
             ax.plot(t, ys, color=BRAND, linewidth=1.4)
-            if band:
-                ax.axhspan(min(band), max(band), color=BAND, alpha=0.14, label="target band")
+            if band and any(b is not None for b in band):
+                bottom, top = ax.get_ylim()
+                lo = band[0] if band[0] is not None else bottom
+                hi = band[1] if len(band) > 1 and band[1] is not None else top
+                ax.axhspan(min(lo, hi), max(lo, hi), color=BAND, alpha=0.14, label="target band")
+                ax.set_ylim(min(bottom, lo, hi), max(top, lo, hi))
             for r in d["reps"]:
                 if single or r.get("exercise") == exercise:
                     ax.axvspan(r["start_s"], r["end_s"], color=BRAND, alpha=0.08)

@@ -55,7 +55,8 @@ export function lineChart(opts) {
   const series = (opts.series || []).filter((sr) => sr.points && sr.points.some((p) => Number.isFinite(p[1])));
   const xs = series.flatMap((sr) => sr.points.map((p) => p[0]));
   const ys = series.flatMap((sr) => sr.points.map((p) => p[1]));
-  if (opts.band) ys.push(...opts.band);
+  const band = opts.band && opts.band.some(Number.isFinite) ? opts.band : null; // one side may be open
+  if (band) ys.push(...band.filter(Number.isFinite));
   for (const sp of opts.spans || []) xs.push(sp.x0, sp.x1);
   let [x0, x1] = extent(xs);
   let [y0, y1] = extent(ys);
@@ -93,9 +94,11 @@ export function lineChart(opts) {
   if (opts.xUnit) axis.append(s("text", { x: W - m.r, y: H - 2, "text-anchor": "end" }, opts.xUnit));
   svg.append(grid);
 
-  if (opts.band && opts.band.every(Number.isFinite)) {
-    const [lo, hi] = [Math.min(...opts.band), Math.max(...opts.band)];
-    svg.append(s("rect", { class: "band", x: m.l, width: W - m.l - m.r, y: Y(hi), height: Math.max(1, Y(lo) - Y(hi)) }));
+  if (band) {
+    const lo = Number.isFinite(band[0]) ? Math.max(band[0], y0) : y0;
+    const hi = Number.isFinite(band[1]) ? Math.min(band[1], y1) : y1;
+    const [a, b] = [Math.min(lo, hi), Math.max(lo, hi)];
+    svg.append(s("rect", { class: "band", x: m.l, width: W - m.l - m.r, y: Y(b), height: Math.max(1, Y(a) - Y(b)) }));
   }
   for (const sp of opts.spans || []) {
     const g = s("g", { class: "span-mark" });
@@ -144,7 +147,7 @@ export function lineChart(opts) {
     item.append(sw, sr.name || "");
     legend.append(item);
   });
-  if (opts.band) {
+  if (band) {
     const item = document.createElement("span");
     const sw = document.createElement("i");
     sw.style.background = "rgba(29,122,54,0.35)";
@@ -195,7 +198,8 @@ function dataTable(opts, series) {
 export function fmtNum(v) {
   if (!Number.isFinite(v)) return "–";
   const a = Math.abs(v);
-  return a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1).replace(/\.0$/, "") : v.toFixed(2).replace(/\.?0+$/, "");
+  if (a >= 100) return Number.isInteger(v) ? v.toFixed(0) : v.toFixed(1).replace(/\.0$/, "");
+  return a >= 10 ? v.toFixed(1).replace(/\.0$/, "") : v.toFixed(2).replace(/\.?0+$/, "");
 }
 
 /**

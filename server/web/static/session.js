@@ -93,7 +93,8 @@ function renderNotes(d, me) {
 }
 
 function render(d, me) {
-  const title = names.has(d.title) ? names.get(d.title) : pretty(d.title || d.sets?.[0]?.exercise || "Session");
+  const title = d.programme ? `${pretty(d.programme)} programme`
+    : names.get(d.title) || pretty(d.title || d.sets?.[0]?.exercise || "Session");
   document.getElementById("session-title").textContent = title;
   document.title = `${title} · formcheck`;
   const crumbs = document.getElementById("crumbs");
@@ -126,7 +127,7 @@ function render(d, me) {
     el("td", {}, exName(st.exercise)), el("td", {}, st.set_index),
     el("td", {}, `${st.reps_done ?? "–"}${st.target_reps ? ` (${st.target_reps})` : ""}`),
     el("td", {}, st.avg_score ?? "–"),
-    el("td", {}, st.hold_s ? `${st.hold_s} s${st.target_hold_s ? ` (${st.target_hold_s} s)` : ""}` : "–"),
+    el("td", {}, st.hold_s || st.target_hold_s ? `${st.hold_s || 0} s${st.target_hold_s ? ` (${st.target_hold_s} s)` : ""}` : "–"),
     el("td", {}, st.status || ""))));
   const vbox = document.getElementById("video-box");
   vbox.hidden = !d.video_url;
