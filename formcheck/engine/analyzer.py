@@ -494,10 +494,11 @@ class ExerciseAnalyzer:
             when = r.spec.when
             applies = (when == "always" or when == phase or (when == "moving" and phase == "target")
                        or (when == "hold" and phase == "target"))
-            if (not applies or not all(self._holds(c, side) for c in r.spec.during)
-                    or (r.spec.view != "any" and self._geo_view != r.spec.view)):  # this view cannot show it
+            if not applies or (r.spec.view != "any" and self._geo_view != r.spec.view):  # this view cannot show it
                 r.pause()
                 continue
+            if not all(self._holds(c, side) for c in r.spec.during):
+                continue  # not judged on this frame; a violation in progress carries on
             if r.update(t, self._rule_value(r, side)):
                 self._warn(t, r, events)
 
