@@ -307,6 +307,10 @@ def eval_clips(
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(results_json(results, summary), indent=2))
+    if summary["crashes"]:
+        typer.secho(f"{summary['crashes']} clip(s) could not be analysed (see the table)", fg=typer.colors.RED,
+                    err=True)
+        raise typer.Exit(1)
 
 
 @app.command("eval-datasets")

@@ -277,6 +277,8 @@ def evaluate_dir(folder: str | Path, cache: str | Path | None = None, model: str
     """Evaluate every clip listed in ``folder/ground_truth.csv``; returns per-clip results and totals."""
     folder = Path(folder)
     truths = read_ground_truth(folder)
+    if folder.is_file():  # the CSV itself was given: clips are relative to its folder
+        folder = folder.parent
     items = progress(truths) if progress else truths
     results = [evaluate_clip(t, folder, Path(cache) if cache else None, model, auto) for t in items]
     return results, totals(results)

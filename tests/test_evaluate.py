@@ -94,7 +94,7 @@ def _formcheck(*args: str) -> subprocess.CompletedProcess:
 def test_eval_reports_missing_clip_as_crash_not_traceback(tmp_path):
     (tmp_path / "ground_truth.csv").write_text(HEADER + "missing.mp4,squat,side,standing,2,0,,,correct,high,\n")
     proc = _formcheck("eval", str(tmp_path), "--json", str(tmp_path / "r.json"), "--no-progress")
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1 and "could not be analysed" in proc.stderr
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["crashes"] == 1 and "not found" in data["results"][0]["error"]
     assert "Traceback" not in proc.stdout + proc.stderr
