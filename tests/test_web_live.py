@@ -12,7 +12,8 @@ from pathlib import Path
 
 import cv2
 import pytest
-from webutil import REPO, browser, log_in, page_errors, require_chromium, running_server, screenshot
+from playwright.sync_api import expect
+from webutil import REPO, browser, log_in, page_errors, require_chromium, running_server, screenshot, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -81,7 +82,7 @@ def test_exercise_page_counts_squats_from_fake_webcam(live_site, patient_page):
     page.get_by_role("button", name="Start").click()
     count = page.locator("#rep-count")
     # 14 s of clip in real time plus the model's start-up; the count must reach 2 during the first pass
-    page.wait_for_function("document.getElementById('rep-count').textContent === '2'", timeout=90_000)
+    expect(count).to_have_text("2", timeout=90_000)
     assert page.locator("#overlay").evaluate("c => c.width > 0 && c.height > 0")
     screenshot(page, "patient-exercise", full_page=False)
     page.wait_for_timeout(1500)
@@ -114,10 +115,10 @@ def test_programme_in_the_browser_moves_to_the_next_exercise(live_site, patient_
     page.wait_for_url(re.compile(r"/exercise\?programme="))
     page.get_by_role("button", name="Start").click()
     title = page.locator("#exercise-title")
-    page.wait_for_function(f"document.getElementById('exercise-title').textContent === {first['name']!r}")
+    expect(title).to_have_text(first["name"])
     page.locator("#conn").filter(has_text="frames per second").wait_for(timeout=30_000)
     page.get_by_role("button", name="Next exercise").click()
-    page.wait_for_function(f"document.getElementById('exercise-title').textContent === {second['name']!r}")
+    expect(title).to_have_text(second["name"])
     assert title.inner_text() == second["name"]
     page.get_by_role("button", name="Stop", exact=True).click()
     page.locator("#summary").wait_for(timeout=30_000)
@@ -147,7 +148,8 @@ def test_hold_ring_follows_a_real_plank(live_site, shared_data, tmp_path):
         page.goto(f"{server.url}/exercise?exercise=plank")
         page.get_by_role("button", name="Start").click()
         page.locator("#hold-box").wait_for(timeout=60_000)
-        page.wait_for_function("parseFloat(document.getElementById('hold-text').textContent) >= 3", timeout=60_000)
+        held = page.locator("#hold-text")
+        wait_until(lambda: float(held.inner_text().split("/")[0].rstrip(" s") or 0) >= 3, 60, message="a 3 s hold")
         dash = page.locator("#hold-ring").get_attribute("stroke-dasharray")
         assert float(dash.split()[0]) > 5  # the ring fills as the hold goes on (3 s of 30 s = 10%)
         assert page.locator("#rep-unit").inner_text() in ("hold", "holds")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from webutil import REPO, browser, log_in, page_errors, require_chromium, running_server, screenshot
+from webutil import REPO, browser, log_in, page_errors, require_chromium, running_server, screenshot, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -54,18 +54,13 @@ def test_upload_and_review_a_real_clip(tmp_path):
 
         video = page.locator("#video")
         video.wait_for()
-        page.wait_for_function("document.getElementById('video').readyState >= 1", timeout=30_000)
+        wait_until(lambda: video.evaluate("v => v.readyState >= 1"), 30, message="the video's metadata")
         session = server.api("GET", page.url.replace(server.url, "/api"), "therapist").json()
         second = session["reps"][1]
         page.locator(".timeline .tl-item").filter(has_text="Repetition 2").click()
-        try:
-            page.wait_for_function(
-                f"Math.abs(document.getElementById('video').currentTime - {second['start_s'] - 0.3}) < 0.2",
-                timeout=10_000,
-            )
-        except Exception:
-            state = video.evaluate("v => [v.currentTime, v.duration, v.readyState, v.error && v.error.message, v.src]")
-            raise AssertionError(f"video did not seek to {second['start_s']}: {state}") from None
+        target = second["start_s"] - 0.3
+        wait_until(lambda: abs(video.evaluate("v => v.currentTime") - target) < 0.2, 10,
+                   message=f"the video to seek to {target:.1f} s")
         screenshot(page, "therapist-session-real")
 
         pdf = page.request.get(page.url + "/report.pdf")

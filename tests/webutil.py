@@ -162,3 +162,15 @@ def page_errors(page) -> list[str]:
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     return errors
+
+
+def wait_until(probe, timeout_s: float = 30.0, interval_s: float = 0.2, message: str = "condition"):
+    """Poll ``probe()`` until it returns a truthy value (pages forbid eval, so no ``wait_for_function``)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {message}")
+        time.sleep(interval_s)

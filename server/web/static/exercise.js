@@ -369,6 +369,7 @@ function setUpPainDialog() {
 runPage(async () => {
   setUpPainDialog();
   ui.start.addEventListener("click", start);
+  ui.start.disabled = false;
   ui.stop.addEventListener("click", stop);
   ui.next.addEventListener("click", () => ws && ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify({ type: "next" })));
   if (programmeParam) ui.title.textContent = `Programme: ${pretty(programmeParam)}`;

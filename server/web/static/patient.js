@@ -131,4 +131,5 @@ runPage(async () => {
       setStatus(msg, err.message, true);
     }
   });
+  document.getElementById("plan-fields").disabled = false; // ready: the form shows the stored values
 });

@@ -55,4 +55,5 @@ runPage(async () => {
       setStatus(msg, err.message, true);
     }
   });
+  form.querySelector("button[type=submit]").disabled = false;
 });

@@ -100,4 +100,5 @@ runPage(async () => {
       setStatus(msg, err.message, true);
     }
   });
+  form.querySelector("button[type=submit]").disabled = false;
 });

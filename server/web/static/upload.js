@@ -132,6 +132,7 @@ runPage(async (me) => {
       button.disabled = false;
     }
   });
+  form.querySelector("button[type=submit]").disabled = false;
   cancelBtn.addEventListener("click", async () => {
     try {
       await api(`/api/jobs/${jobId}/cancel`, { method: "POST" });
