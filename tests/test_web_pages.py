@@ -125,6 +125,10 @@ def test_login_roles_logout(site, page):
     page.locator("#today-items > li").first.wait_for()
     assert page.locator("#today-items > li").count() >= 1
     screenshot(page, "patient-today")
+    page.get_by_role("link", name="My sessions").click()
+    page.locator("#history-table tbody tr").first.wait_for()
+    assert page.locator("#history-table tbody tr").count() == 4
+    screenshot(page, "patient-history")
     page.goto(f"{server.url}/therapist")  # a patient asking for a therapist page goes home
     page.wait_for_url(re.compile(r"/patient$"))
 
@@ -241,6 +245,7 @@ def test_programme_editor(site, page):
     page.wait_for_url(re.compile(r"/therapist$"))
     page.get_by_role("link", name="Programmes").click()
     page.locator("#programmes-table tbody tr").first.wait_for()
+    screenshot(page, "programmes")
     page.get_by_role("link", name="New programme").click()
     page.get_by_label("Name").fill("Ada week 2")
     picker = page.get_by_label("Add from the catalog")

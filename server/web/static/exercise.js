@@ -368,6 +368,14 @@ function setUpPainDialog() {
 
 runPage(async () => {
   setUpPainDialog();
+  const mirror = $("mirror");
+  mirror.checked = localStorage.getItem("formcheck.mirror") !== "0";
+  const applyMirror = () => {
+    $("stage").classList.toggle("no-mirror", !mirror.checked);
+    localStorage.setItem("formcheck.mirror", mirror.checked ? "1" : "0");
+  };
+  mirror.addEventListener("change", applyMirror);
+  applyMirror();
   ui.start.addEventListener("click", start);
   ui.start.disabled = false;
   ui.stop.addEventListener("click", stop);
