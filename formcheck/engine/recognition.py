@@ -250,6 +250,34 @@ def _hold_fit(spec: ExerciseSpec, series: dict, still: float) -> tuple[float, di
     return share * (0.3 + 0.7 * still), {"held_share": round(share, 2), "still": round(still, 2)}
 
 
+def _rule_compliance(spec: ExerciseSpec, series: dict, side: str | None) -> float | None:
+    """Share of the relevant frames where the spec's ``keep`` form rules hold (mean over rules): someone doing
+    another exercise breaks them grossly (a bridge "straight leg raise" keeps the knee bent)."""
+    rep = spec.rep
+    shares = []
+    for rule in spec.rules:
+        if rule.check != "keep":
+            continue
+        values = series[rule.signal]
+        v = values.get(side, values.get(None)) if side in values or None in values else None
+        if v is None:
+            v = next(iter(values.values()))
+        mask = np.isfinite(v)
+        if rep is not None and rule.when != "always":
+            drive = series[rep.signal]
+            d = drive.get(side, drive.get(None, next(iter(drive.values()))))
+            progress = (d - rep.rest) / (rep.target - rep.rest)
+            with np.errstate(invalid="ignore"):
+                mask &= progress >= (0.25 if rule.when == "moving" else 0.6)
+        if mask.sum() < 5:
+            continue
+        with np.errstate(invalid="ignore"):
+            ok = (v[mask] >= (rule.min if rule.min is not None else -np.inf)) & (
+                v[mask] <= (rule.max if rule.max is not None else np.inf))
+        shares.append(float(ok.mean()))
+    return float(np.mean(shares)) if shares else None
+
+
 def _view_fit(spec: ExerciseSpec, views: dict[str, float]) -> float:
     if spec.camera.view == "any" or not views:
         return 1.0
@@ -303,6 +331,10 @@ def rank_exercises(poses: list[Pose], exercises: list[str] | None = None) -> tup
             score *= 0.4 + 0.6 * moving
         else:
             score, parts = _hold_fit(spec, series, 1.0 - moving)
+        compliance = _rule_compliance(spec, series, parts.get("side"))
+        if compliance is not None:
+            score *= 0.6 + 0.4 * compliance
+            parts["rules_kept"] = round(compliance, 2)
         view = _view_fit(spec, view_share)
         out.append(Candidate(ex, round(score * fit * view, 3), {"position_fit": round(fit, 2), "view_fit": round(
             view, 2), **parts}))
@@ -317,7 +349,7 @@ class AutoAnalyzer:
 
     ``exercise`` is ``"auto"`` until decided, then the chosen id (``"periodic"`` for the fallback)."""
 
-    def __init__(self, decide_after_s: float = 8.0, max_wait_s: float = 20.0, min_score: float = 0.4,
+    def __init__(self, decide_after_s: float = 8.0, max_wait_s: float = 20.0, min_score: float = 0.3,
                  exercises: list[str] | None = None):
         self.decide_after_s, self.max_wait_s = decide_after_s, max_wait_s
         self.min_score, self.exercises = min_score, exercises
