@@ -216,6 +216,11 @@ def test_add_patient_and_accept_level_up(site, page):
     button.wait_for()
     assert "met their targets" in page.locator("#suggestion-text").inner_text()
     screenshot(page, "therapist-level-up")
+    page.get_by_role("button", name="Not now").click()
+    page.locator("#plan-msg").filter(has_text="Staying at Initial").wait_for()
+    assert page.locator("#suggestion").is_hidden()
+    page.reload()  # declining is for now: the suggestion is offered again later
+    button.wait_for()
     button.click()
     page.locator("#plan-msg").filter(has_text="Moved to Intermediate").wait_for()
     assert page.locator("#suggestion").is_hidden()

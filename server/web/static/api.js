@@ -129,7 +129,7 @@ export function setStatus(node, text, isError = false) {
 }
 
 /** A row of the sessions tables (patient page and history). */
-export function sessionRow(s) {
+export function sessionRow(s, names = new Map()) {
   const reps = s.rep_count ?? s.reps ?? s.report?.rep_count;
   const warnings = s.warning_count ?? s.warnings ?? s.report?.warnings?.length;
   const pain = s.pain_count ?? s.max_pain ?? s.report?.pain?.length;
@@ -139,7 +139,7 @@ export function sessionRow(s) {
     "tr",
     {},
     el("td", {}, el("a", { href: `/sessions/${s.id}` }, fmtDate(s.started_at))),
-    el("td", {}, pretty(s.title || s.exercise || "")),
+    el("td", {}, s.programme ? `${pretty(s.programme)} programme` : names.get(s.title) || pretty(s.title || s.exercise || "")),
     el("td", {}, s.kind || ""),
     el("td", {}, badge(status, kind)),
     el("td", {}, reps ?? "–"),

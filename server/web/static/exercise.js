@@ -368,6 +368,11 @@ function setUpPainDialog() {
 
 runPage(async () => {
   setUpPainDialog();
+  if (!exerciseParam && !programmeParam) {
+    setState("");
+    showError(new Error("Choose an exercise first: open Today's programme and press Start on one."));
+    return;
+  }
   const mirror = $("mirror");
   mirror.checked = localStorage.getItem("formcheck.mirror") !== "0";
   const applyMirror = () => {

@@ -92,8 +92,14 @@ async function renderSuggestion(p) {
     await refresh(updated);
     setStatus(document.getElementById("plan-msg"), `Moved to ${pretty(s.to_level)}; that level's programme is assigned.`);
   };
-  document.getElementById("dismiss-level").onclick = () => {
+  document.getElementById("dismiss-level").onclick = async () => {
     box.hidden = true;
+    try {
+      await api(`/api/patients/${pid}/level`, { method: "POST", body: { level: s.to_level, accept: false } });
+      setStatus(document.getElementById("plan-msg"), `Staying at ${pretty(p.level)} for now.`);
+    } catch (err) {
+      setStatus(document.getElementById("plan-msg"), err.message, true);
+    }
   };
 }
 
@@ -116,7 +122,7 @@ runPage(async () => {
   programmes = listOf(progs, "programmes");
   await refresh(p);
   renderTrends(trends);
-  document.querySelector("#sessions-table tbody").replaceChildren(...listOf(sessions, "sessions").map(sessionRow));
+  document.querySelector("#sessions-table tbody").replaceChildren(...listOf(sessions, "sessions").map((row) => sessionRow(row, names)));
   const form = document.getElementById("plan-form");
   const msg = document.getElementById("plan-msg");
   form.addEventListener("submit", async (event) => {
