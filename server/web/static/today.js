@@ -45,8 +45,8 @@ runPage(async () => {
         el(
           "p",
           { class: "row" },
-          el("a", { class: "btn btn-primary", href: `/exercise?${q}` }, `Start ${title}`),
-          el("a", { class: "btn", href: `/upload?${q}` }, "Upload a video instead"),
+          el("a", { class: "btn btn-primary", href: `/exercise?${q}` }, "Start", el("span", { class: "visually-hidden" }, ` ${title}`)),
+          el("a", { class: "btn", href: `/upload?${q}` }, "Upload a video", el("span", { class: "visually-hidden" }, ` of ${title}`)),
         ),
       );
     }),
