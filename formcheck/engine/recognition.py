@@ -82,7 +82,9 @@ def frame_position(geo: BodyGeometry) -> str | None:
     if math.isfinite(thigh_3d) and math.isfinite(shin_3d):
         thigh, shin = thigh_3d, shin_3d
     if geo.posture == "upright":
-        if thigh > 55:
+        # seated: thighs level; facing the camera they point at it, so they also look short in the image
+        foreshortened = float(np.linalg.norm(knee - hip)) < 0.5 * torso
+        if thigh > 55 or (thigh > 35 and foreshortened):
             return "seated"
         if shin > 60 and thigh < 40:
             return "kneeling"
