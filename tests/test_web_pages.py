@@ -331,3 +331,58 @@ def test_exercise_page_without_a_camera_says_so(site, page):
     alert.wait_for()
     assert "camera" in alert.inner_text()
     assert page.get_by_role("button", name="Start").is_enabled()  # can try again
+
+
+# Contrast of every visible text element against the background it is drawn on (WCAG AA: 4.5, large text 3).
+LOW_CONTRAST_JS = """() => {
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const bad = [];
+  for (const el of document.querySelectorAll("body *:not(script):not(style):not(svg *)")) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.getClientRects().length || el.closest(".hud, [hidden], .visually-hidden, .skip-link")) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === "hidden" || Number(style.opacity) < 0.5) continue;
+    const fg = rgb(style.color).slice(0, 3);
+    const [a, b] = [lum(fg), lum(background(el))].sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05);
+    const large = parseFloat(style.fontSize) >= 24 || (parseFloat(style.fontSize) >= 18.6 && style.fontWeight >= 700);
+    if (ratio < (large ? 3 : 4.5) && !el.closest("button:disabled, input:disabled")) {
+      bad.push(`${el.tagName}.${el.className}: ${ratio.toFixed(2)} "${el.textContent.trim().slice(0, 30)}"`);
+    }
+  }
+  return bad;
+}"""
+
+
+def test_text_contrast(site, page):
+    server, patient_id, session_id = site
+    log_in(page, server, "therapist")
+    page.wait_for_url(re.compile(r"/therapist$"))
+    page.evaluate("document.querySelector('main').insertAdjacentHTML('beforeend', "
+                  "'<p id=pale style=\\'color:#aaa\\'>pale grey text</p>')")
+    assert any("pale grey text" in bad for bad in page.evaluate(LOW_CONTRAST_JS))  # the check does find problems
+    pages = [("/therapist", "#patients-table tbody tr"), (f"/therapist/patients/{patient_id}", "#trends figure"),
+             (f"/sessions/{session_id}", "#rep-total"), ("/programmes", "#programmes-table tbody tr")]
+    for path, ready in pages:
+        page.goto(server.url + path)
+        page.locator(ready).first.wait_for()
+        assert page.evaluate(LOW_CONTRAST_JS) == [], path
+    page.get_by_role("button", name="Log out").click()
+    log_in(page, server, "ada")
+    page.wait_for_url(re.compile(r"/patient$"))
+    for path, ready in [("/patient", "#today-items > li"), ("/exercise?exercise=squat", "#how-to-text li"),
+                        ("/upload", "#exercise option")]:
+        page.goto(server.url + path)
+        page.locator(ready).first.wait_for(state="attached")
+        assert page.evaluate(LOW_CONTRAST_JS) == [], path
