@@ -59,3 +59,45 @@ def test_migrations_and_api_on_postgresql(pg_url, tmp_path):
         assert client.get(f"/api/sessions/{sid}/export.csv", headers=t1).text.count(",rep,") == 3
         r = client.post(f"/api/patients/{pid}/level", json={"level": "advanced", "accept": True}, headers=t1)
         assert r.json()["programme"] == "advanced"
+
+
+@pytest.mark.slow
+def test_upload_analysed_into_postgresql(pg_url, tmp_path):
+    """A real (short) clip analysed by the real model in the job layer, stored in PostgreSQL."""
+    import time
+
+    import cv2
+    from apiutil import SAMPLE
+
+    from server.catalog import exercise_ids
+
+    if "squat" not in exercise_ids():
+        pytest.skip("the exercise catalog has no squat yet")
+    clip = tmp_path / "short.mp4"
+    source = cv2.VideoCapture(str(SAMPLE))
+    writer = None
+    for _ in range(60):
+        ok, image = source.read()
+        if writer is None:
+            writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 30, image.shape[1::-1])
+        writer.write(image)
+    writer.release()
+    with api_client(make_settings(tmp_path, database_url=pg_url, job_workers=0), run_jobs=True) as client:
+        add_user(client, "ther1")
+        create_patient(client, login(client, "ther1"), "pat_a")
+        patient = login(client, "pat_a")
+        r = client.post(
+            "/api/uploads", data={"exercise": "squat"}, files={"file": ("c.mp4", clip.read_bytes())}, headers=patient
+        )
+        assert r.status_code == 202, r.text
+        deadline = time.monotonic() + 300
+        while (job := client.get(f"/api/jobs/{r.json()['job_id']}", headers=patient).json())["status"] in (
+            "queued",
+            "running",
+        ) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert job["status"] == "done", job
+        session = client.get(f"/api/sessions/{r.json()['session_id']}", headers=patient).json()
+        assert (
+            session["status"] == "completed" and session["frames"] == 60 and session["sets"][0]["exercise"] == "squat"
+        )
