@@ -183,27 +183,30 @@ def analyse_upload(job_id: int, db_url: str, data_dir: str, model: str = "full")
         except SourceError as exc:
             _fail(store, job_id, session_id, "failed", f"The video cannot be read: {exc}")
             return "failed"
-        analyzer = EventTap(_analyzer(exercise, options, make_analyzer))
-        estimator = PoseEstimator.create(PoseEstimatorOptions(model=model))
         tracker = _Progress(store, job_id, source.frame_count)
-        sinks = []
-        if video_name:
-            (data / "videos").mkdir(parents=True, exist_ok=True)
-            sinks.append(
-                ThreadedSink(
-                    _web_video_writer(data / "videos" / video_name, source.fps, exercise, model), name="annotate"
-                )
-            )
+        sinks, estimator = [], None
         try:
+            analyzer = EventTap(_analyzer(exercise, options, make_analyzer))
+            estimator = PoseEstimator.create(PoseEstimatorOptions(model=model))
+            if video_name:
+                (data / "videos").mkdir(parents=True, exist_ok=True)
+                sinks.append(
+                    ThreadedSink(
+                        _web_video_writer(data / "videos" / video_name, source.fps, exercise, model), name="annotate"
+                    )
+                )
             report = run(
                 source, estimator, analyzer, sinks=sinks, on_frame=tracker.on_frame, should_stop=tracker.should_stop
             )
         finally:
             for sink in sinks:
                 sink.close()
-            estimator.close()
+            if estimator is not None:
+                estimator.close()
             source.close()
-        if tracker.orphaned:
+        if tracker.orphaned:  # the server is gone; its restart runs the job again
+            if video_name:
+                (data / "videos" / video_name).unlink(missing_ok=True)
             return "orphaned"
         if tracker.cancelled or report.frames_with_person == 0:
             if video_name:
