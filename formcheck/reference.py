@@ -27,6 +27,8 @@ STATS = ("max", "min", "std", "mean_abs", "at_extreme")
 ASYMMETRY = ("knees", "hips", "elbows", "shoulders")
 FEATURES = tuple(f"{c}.{s}" for s in STATS for c in CHANNELS) + ("duration_s",) + tuple(
     f"asymmetry.{a}" for a in ASYMMETRY)
+SAMPLES = 40  # time-normalised trajectory samples per channel, appended to the features
+DESCRIPTION = FEATURES + tuple(f"{c}.shape_deviation" for c in CHANNELS)  # what the model judges
 
 
 def _angle(w: np.ndarray, a: int, b: int, c: int) -> np.ndarray:
@@ -66,10 +68,11 @@ def angle_channels(world: np.ndarray) -> np.ndarray:
 
 
 def repetition_features(world: np.ndarray, fps: float) -> np.ndarray:
-    """The fixed-length description (``FEATURES``) of one repetition's world landmarks: per channel, the
+    """The fixed-length description of one repetition's world landmarks: ``FEATURES`` (per channel, the
     extremes, spread and mean deviation from the starting posture and the deviation at the moment the most
-    mobile joint is furthest from its start (e.g. the trunk at the bottom of a squat); the duration; and
-    the mean left-right difference of the four joint angles."""
+    mobile joint is furthest from its start, e.g. the trunk at the bottom of a squat; the duration; the mean
+    left-right difference of the four joint angles), then each channel's time-normalised trajectory
+    (``SAMPLES`` x channels, relative to the start), which the model compares with the correct references'."""
     c = angle_channels(world)
     with np.errstate(invalid="ignore"):
         c = np.where(np.isfinite(c), c, np.nanmean(c, axis=0, keepdims=True))
@@ -80,7 +83,9 @@ def repetition_features(world: np.ndarray, fps: float) -> np.ndarray:
     at_extreme = rel[max(0, peak - 3) : peak + 4].mean(0)
     stats = [rel.max(0), rel.min(0), c.std(0), np.abs(rel).mean(0), at_extreme]
     asymmetry = [np.abs(c[:, i] - c[:, i + 1]).mean() for i in (0, 2, 4, 6)]
-    return np.concatenate(stats + [np.array([len(c) / fps]), np.array(asymmetry)])
+    t, tt = np.linspace(0, 1, len(c)), np.linspace(0, 1, SAMPLES)
+    trajectory = np.stack([np.interp(tt, t, rel[:, k]) for k in range(c.shape[1])], axis=1)
+    return np.concatenate(stats + [np.array([len(c) / fps]), np.array(asymmetry), trajectory.ravel()])
 
 
 @dataclass
@@ -88,18 +93,21 @@ class ReferenceModel:
     """Distance to correct references, or a discriminant between correct and incorrect references."""
 
     quantile: float = 0.95  # one-class threshold: this fraction of correct references pass
-    shrinkage: float = 0.5  # added to the within-group variance of standardised features (discriminant)
+    shrinkage: float = 1.0  # added to the within-group variance of standardised features (discriminant)
 
     def fit(self, correct: Sequence[np.ndarray], incorrect: Sequence[np.ndarray] = (),
             groups: Sequence[object] | None = None) -> ReferenceModel:
-        """``groups`` (e.g. the person of each correct reference) lets the one-class threshold be calibrated
-        on distances to the *other* groups' references, as a new person would be judged."""
-        good = np.asarray(correct, np.float64)
-        if len(good) < 3:
+        """``correct`` / ``incorrect``: :func:`repetition_features` of reference repetitions. ``groups`` (e.g.
+        the person of each correct reference) lets the one-class threshold be calibrated on distances to the
+        *other* groups' references, as a new person would be judged."""
+        if len(correct) < 3:
             raise ValueError("at least three correct reference repetitions are needed")
+        raw_good = np.asarray(correct, np.float64)
+        self.template_ = self._trajectories(raw_good).mean(0)  # the correct references' average movement
+        good = self._describe(raw_good)
         self.mean_, self.scale_ = good.mean(0), good.std(0) + 1e-6
         if len(incorrect):
-            bad = np.asarray(incorrect, np.float64)
+            bad = self._describe(np.asarray(incorrect, np.float64))
             z_good, z_bad = self._z(good), self._z(bad)
             var = (z_good.var(0) * len(good) + z_bad.var(0) * len(bad)) / (len(good) + len(bad)) + self.shrinkage
             self.weights_ = (z_bad.mean(0) - z_good.mean(0)) / var
@@ -116,22 +124,32 @@ class ReferenceModel:
             groups_arr = np.asarray(groups, object)
             dists = []
             for g in set(groups):
-                others = ReferenceModel(self.quantile).fit(good[groups_arr != g])
-                dists += [others.score(x) for x in good[groups_arr == g]]
+                others = ReferenceModel(self.quantile).fit(raw_good[groups_arr != g])
+                dists += [others.score(x) for x in raw_good[groups_arr == g]]
         else:
-            dists = [self.score(x) for x in good]
+            dists = [self.score(x) for x in raw_good]
         self.threshold_ = float(np.quantile(dists, self.quantile))
         self.kind_ = "distance"
         return self
+
+    @staticmethod
+    def _trajectories(x: np.ndarray) -> np.ndarray:
+        return x[..., len(FEATURES):].reshape(*x.shape[:-1], SAMPLES, len(CHANNELS))
+
+    def _describe(self, x: np.ndarray) -> np.ndarray:
+        """Features plus each channel's RMS deviation from the correct references' average trajectory."""
+        shape = np.sqrt(((self._trajectories(x) - self.template_) ** 2).mean(axis=-2))
+        return np.concatenate([x[..., : len(FEATURES)], shape], axis=-1)
 
     def _z(self, x: np.ndarray) -> np.ndarray:
         return (np.asarray(x, np.float64) - self.mean_) / self.scale_
 
     def score(self, features: np.ndarray) -> float:
         """Higher is less like a correct repetition."""
+        d = self._describe(np.asarray(features, np.float64))
         if self.weights_ is not None:
-            return float(self._z(features) @ self.weights_)
-        z = np.abs(np.asarray(features) - self.median_) / self.spread_
+            return float(self._z(d) @ self.weights_)
+        z = np.abs(d - self.median_) / self.spread_
         return float(np.sort(z)[-3:].mean())  # the three largest deviations
 
     def is_incorrect(self, features: np.ndarray) -> bool:

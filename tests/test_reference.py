@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from formcheck.landmarks import L
-from formcheck.reference import FEATURES, ReferenceModel, angle_channels, repetition_features
+from formcheck.reference import CHANNELS, FEATURES, SAMPLES, ReferenceModel, angle_channels, repetition_features
 
 FPS = 30.0
 
@@ -40,7 +40,7 @@ def test_channels_measure_the_knee_and_the_lean():
     assert c[0, 0] == pytest.approx(180, abs=1) and c[30, 0] == pytest.approx(90, abs=3)  # knee angle
     assert abs(c[30, 8]) == pytest.approx(15, abs=1)  # sideways trunk lean at the bottom
     f = repetition_features(squat_world(90), FPS)
-    assert f.shape == (len(FEATURES),) and np.isfinite(f).all()
+    assert f.shape == (len(FEATURES) + SAMPLES * len(CHANNELS),) and np.isfinite(f).all()
 
 
 def _refs(rng, n, depth, lean):
@@ -69,7 +69,7 @@ def test_correct_and_incorrect_references_give_a_discriminant():
 
 def test_needs_enough_references():
     with pytest.raises(ValueError, match="three correct"):
-        ReferenceModel().fit([np.zeros(len(FEATURES))] * 2)
+        ReferenceModel().fit([np.zeros(len(FEATURES) + SAMPLES * len(CHANNELS))] * 2)
 
 
 def test_ui_prmd_leg_raise_beats_chance_on_unseen_subjects(shared_data):
