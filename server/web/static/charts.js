@@ -118,7 +118,7 @@ export function lineChart(opts) {
     const color = sr.color || COLORS[i % COLORS.length];
     let d = "";
     let pen = false;
-    for (const [x, y] of sr.points) {
+    for (const [x, y] of decimate(sr.points, 2 * (W - m.l - m.r))) {
       if (!Number.isFinite(y)) {
         pen = false;
         continue;
@@ -193,6 +193,28 @@ function dataTable(opts, series) {
   }
   det.append(table);
   return det;
+}
+
+/** At most about ``limit`` points, keeping each bucket's lowest and highest value (peaks stay visible). */
+export function decimate(points, limit) {
+  if (points.length <= limit) return points;
+  const size = Math.ceil((2 * points.length) / limit);
+  const out = [];
+  for (let i = 0; i < points.length; i += size) {
+    const bucket = points.slice(i, i + size).filter((p) => Number.isFinite(p[1]));
+    if (!bucket.length) {
+      out.push([points[i][0], NaN]); // keep gaps as gaps
+      continue;
+    }
+    let lo = bucket[0];
+    let hi = bucket[0];
+    for (const p of bucket) {
+      if (p[1] < lo[1]) lo = p;
+      if (p[1] > hi[1]) hi = p;
+    }
+    out.push(...(lo[0] <= hi[0] ? [lo, hi] : [hi, lo]));
+  }
+  return out;
 }
 
 export function fmtNum(v) {
