@@ -205,14 +205,28 @@ def _rep_fit(spec: ExerciseSpec, series: dict, motions: list[np.ndarray], top_ra
             dominance = min(1.0, moved / top_range)
         else:
             dominance = 0.7
-        score = 0.2 * sweep + 0.2 * reach + 0.3 * corr + 0.3 * dominance
+        score = (0.25 * sweep + 0.25 * reach + 0.5 * dominance) * (0.3 + 0.7 * corr)
+        rest_fit = _rest_fit(v, rep.rest, rep.target)
+        score *= rest_fit
         if score > best[0]:
             best = (score, {"side": side, "sweep": round(sweep, 2), "reach": round(reach, 2),
-                            "motion_corr": round(corr, 2), "dominance": round(dominance, 2)})
+                            "motion_corr": round(corr, 2), "dominance": round(dominance, 2),
+                            "rest_fit": round(rest_fit, 2)})
     phase = _side_phase(spec, series[rep.signal])
     if phase is not None:
         best = (best[0] * (0.8 + 0.2 * phase), {**best[1], "side_phase": round(phase, 2)})
     return best
+
+
+def _rest_fit(v: np.ndarray, rest: float, target: float) -> float:
+    """1 when the signal starts (people start an exercise from its rest position) at or before the spec's
+    rest value, less the further past it towards and beyond the target (a standing knee at 170 degrees is no
+    rest for a seated knee extension going 125 -> 145)."""
+    finite = v[np.isfinite(v)]
+    if len(finite) < 10:
+        return 1.0
+    start = float(np.median(finite[: max(3, len(finite) // 7)]))
+    return 0.4 + 0.6 * math.exp(-max(0.0, (start - rest) / (target - rest) - 0.35))
 
 
 def _side_phase(spec: ExerciseSpec, by_side: dict) -> float | None:
@@ -390,14 +404,15 @@ class AutoAnalyzer:
     def _ready(self, t: float) -> bool:
         """Enough seen: ``decide_after_s`` with at least two repetitions of some movement, or ``max_wait_s``
         (a hold, or a slow start). Checked once a second (a periodic count over the buffer costs ~20 ms)."""
-        waited = t - (self._first_seen or t)
+        waited = t - self._first_seen if self._first_seen is not None else 0.0
         if waited >= self.max_wait_s:
             return True
         if waited < self.decide_after_s or t < self._next_check:
             return False
         self._next_check = t + 1.0
         lms = np.stack([p.landmarks if p.present else np.full((33, 5), np.nan, np.float32) for p in self._buffer])
-        return count_repetitions(lms, np.array([p.timestamp for p in self._buffer])).count >= 2
+        seen = count_repetitions(lms, np.array([p.timestamp for p in self._buffer]))
+        return seen.count >= 2 and seen.swing >= 0.15  # two clear cycles, not tracking jitter
 
     def finish(self, t: float) -> list[Event]:
         events = [] if self._delegate is not None else self._decide(t)
