@@ -62,6 +62,7 @@ def test_auto_analyzer_recognises_then_counts_like_the_spec():
     assert auto.exercise == "pushup"
     recognised = [e for e in events if isinstance(e, StateChanged) and e.state == "recognised"]
     assert len(recognised) == 1 and "recognised" in recognised[0].message
+    assert recognised[0].t < poses[-1].timestamp - 10  # decided while the set went on, not at the end
     direct = run(create_analyzer("pushup"), poses)
     count = sum(isinstance(e, RepCompleted) for e in events)
     assert count == sum(isinstance(e, RepCompleted) for e in direct) and count >= 4
@@ -101,3 +102,17 @@ def test_analyze_auto_recognises_the_sample_squat(tmp_path, sample_squat):
     report = json.loads(out.read_text())
     assert report["exercise"] == "squat"
     assert report["rep_count"] == 2
+
+
+def test_decides_during_the_set_when_seen_from_time_zero():
+    from dataclasses import replace
+
+    poses = list(stream("pushup_side"))
+    t0 = poses[0].timestamp
+    poses = [replace(p, timestamp=p.timestamp - t0) for p in poses]  # the person is seen at t = 0
+    auto = AutoAnalyzer()
+    for p in poses:
+        auto.update(p)
+        if auto.decided:
+            break
+    assert auto.decided and p.timestamp <= auto.max_wait_s + 1.0
