@@ -321,6 +321,8 @@ def eval_datasets(
     model: ModelOpt = "full",
     cache: Annotated[Path | None, typer.Option(help="landmark streams of the KERAAL videos (reused, or written)")]
     = None,
+    live: Annotated[bool, typer.Option("--live", help="RepCount: also count frame by frame as live use does")]
+    = False,
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
 ) -> None:
     """Landmark-level accuracy: KERAAL (faults, side), UI-PRMD (correct vs incorrect), RepCount (counts)."""
@@ -336,7 +338,7 @@ def eval_datasets(
         fail(f"data folder {data} not found (use --data)")
     try:
         res = evaluate_datasets(data, only or ("keraal", "ui_prmd", "repcount"), cache=cache, model=model,
-                                progress=bar)
+                                progress=bar, live=live)
     except (DatasetError, ValueError) as exc:
         fail(str(exc))
     typer.echo(format_datasets(res))

@@ -142,21 +142,32 @@ def evaluate_ui_prmd(data: Path, movements: tuple[int, ...] = UI_PRMD_EVALUATED,
     return out
 
 
-def evaluate_repcount(data: Path, classes: tuple[str, ...] = REPCOUNT_SCORED, progress: Progress = _identity) -> dict:
-    """The class-agnostic counter on RepCount pose streams: MAE and OBO per class and overall."""
-    from formcheck.engine.periodic import count_repetitions
+def evaluate_repcount(data: Path, classes: tuple[str, ...] = REPCOUNT_SCORED, progress: Progress = _identity,
+                      live: bool = False) -> dict:
+    """The class-agnostic counter on RepCount pose streams: MAE and OBO per class and overall, on the whole
+    recording (offline) and, with ``live``, frame by frame as the live analyzer reports them."""
+    from formcheck.engine.periodic import PeriodicAnalyzer, count_repetitions
 
     rows = []
     for item in progress(repcount_items(data / "repcount_pose", classes=classes), desc="RepCount"):
         stream = item.stream()
-        got = count_repetitions(stream.landmarks, stream.timestamps).count
-        rows.append({"name": item.name, "class": item.cls, "expected": item.count, "got": got})
+        row = {"name": item.name, "class": item.cls, "expected": item.count,
+               "got": count_repetitions(stream.landmarks, stream.timestamps).count}
+        if live:
+            row["got_live"] = replay(stream, PeriodicAnalyzer()).rep_count
+        rows.append(row)
     out: dict = {"classes": {}}
     for cls in sorted({r["class"] for r in rows}):
-        pairs = [(r["expected"], r["got"]) for r in rows if r["class"] == cls]
-        out["classes"][cls] = {"n": len(pairs), **count_metrics(pairs)}
-    out["overall"] = {"n": len(rows), **count_metrics([(r["expected"], r["got"]) for r in rows])}
+        out["classes"][cls] = _count_summary([r for r in rows if r["class"] == cls], live)
+    out["overall"] = _count_summary(rows, live)
     out["videos"] = rows
+    return out
+
+
+def _count_summary(rows: list[dict], live: bool) -> dict:
+    out = {"n": len(rows), **count_metrics([(r["expected"], r["got"]) for r in rows])}
+    if live:
+        out["live"] = count_metrics([(r["expected"], r["got_live"]) for r in rows])
     return out
 
 
@@ -182,7 +193,9 @@ def format_datasets(res: dict) -> str:
         r = res["repcount"]
         lines.append("RepCount (class-agnostic counter)")
         for cls, c in list(r["classes"].items()) + [("overall", r["overall"])]:
-            lines.append(f"  {cls:14s} n={c['n']:3d}  MAE {c['mae']:.3f}  OBO {c['obo']:.3f}  exact {c['exact']:.3f}")
+            live = c.get("live")
+            lines.append(f"  {cls:14s} n={c['n']:3d}  MAE {c['mae']:.3f}  OBO {c['obo']:.3f}  exact {c['exact']:.3f}"
+                         + (f"   live: MAE {live['mae']:.3f}  OBO {live['obo']:.3f}" if live else ""))
     return "\n".join(lines)
 
 
@@ -191,7 +204,8 @@ def _pct(v: float | None) -> str:
 
 
 def evaluate_datasets(data: str | Path, which: Iterable[str] = ("keraal", "ui_prmd", "repcount"),
-                      cache: str | Path | None = None, model: str = "full", progress: Progress = _identity) -> dict:
+                      cache: str | Path | None = None, model: str = "full", progress: Progress = _identity,
+                      live: bool = False) -> dict:
     """Run the chosen landmark-level evaluations on ``data`` (the shared data folder)."""
     data = Path(data)
     cache = Path(cache) if cache else None
@@ -202,7 +216,7 @@ def evaluate_datasets(data: str | Path, which: Iterable[str] = ("keraal", "ui_pr
         elif name == "ui_prmd":
             res["ui_prmd"] = evaluate_ui_prmd(data, progress=progress)
         elif name == "repcount":
-            res["repcount"] = evaluate_repcount(data, progress=progress)
+            res["repcount"] = evaluate_repcount(data, progress=progress, live=live)
         else:
             raise ValueError(f"unknown dataset {name!r}: choose keraal, ui_prmd or repcount")
     return res

@@ -241,8 +241,10 @@ class PeriodicAnalyzer:
 
     exercise = "periodic"
 
-    def __init__(self, window_s: float = 45.0, every_s: float = 1.0, settings: PeriodicSettings = PeriodicSettings()):
+    def __init__(self, window_s: float = 45.0, every_s: float = 1.0, settings: PeriodicSettings = PeriodicSettings(),
+                 min_periodicity: float = 0.3):
         self.window_s, self.every_s, self.settings = window_s, every_s, settings
+        self.min_periodicity = min_periodicity
         self._lms: deque[np.ndarray] = deque()
         self._ts: deque[float] = deque()
         self._next_check = 0.0
@@ -283,12 +285,13 @@ class PeriodicAnalyzer:
             return []
         result = count_repetitions(np.stack(self._lms), np.array(self._ts), settings=self.settings,
                                    aspect=self._aspect)
-        if result.period_s is None:
-            return []
+        if result.period_s is None or (not final and result.periodicity < self.min_periodicity):
+            return []  # live, repetitions are reported once the movement is clearly repetitive
         events: list[Event] = []
         for (start, end), peak in zip(result.reps, result.peaks_s, strict=True):
             confirmed = final or peak <= t - result.period_s
-            if peak > self._last_peak_t + 0.5 * result.period_s and confirmed:
+            # the same repetition seen again (estimates move a little as data comes in) is not new
+            if peak > self._last_peak_t + 0.85 * result.period_s and confirmed:
                 self._count += 1
                 self._last_peak_t = peak
                 events.append(RepCompleted(end, self._count, start, end, result.swing, end - start, 100.0))
