@@ -309,7 +309,7 @@ def _main_motion(lms: np.ndarray, aspect: float) -> tuple[np.ndarray, float]:
     if ok.sum() < 5:
         return out, 0.0
     x = feats[ok] - feats[ok].mean(0)
-    _, vectors = np.linalg.eigh(x.T @ x)
+    _, vectors = np.linalg.eigh(np.einsum("ti,tj->ij", x, x))
     y = x @ vectors[:, -1]
     out[ok] = y
     return out, float(np.percentile(y, 95) - np.percentile(y, 5))
