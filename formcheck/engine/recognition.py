@@ -432,8 +432,8 @@ class AutoAnalyzer:
             self._delegate = PeriodicAnalyzer()
             self.exercise = self._delegate.exercise
             message = "exercise not recognised: counting repetitions of the movement"
-        events: list[Event] = [StateChanged(t, "recognised", message)]
-        for pose in self._buffer:
+        events: list[Event] = []
+        for pose in self._buffer:  # what was seen while recognising counts (events keep their times)
             events += self._delegate.update(pose)
         self._buffer = []
-        return events
+        return events + [StateChanged(t, "recognised", message)]
