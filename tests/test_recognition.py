@@ -63,6 +63,8 @@ def test_auto_analyzer_recognises_then_counts_like_the_spec():
     recognised = [e for e in events if isinstance(e, StateChanged) and e.state == "recognised"]
     assert len(recognised) == 1 and "recognised" in recognised[0].message
     assert recognised[0].t < poses[-1].timestamp - 10  # decided while the set went on, not at the end
+    times = [e.t for e in events]
+    assert times == sorted(times)  # replayed events keep their times and come in order
     direct = run(create_analyzer("pushup"), poses)
     count = sum(isinstance(e, RepCompleted) for e in events)
     assert count == sum(isinstance(e, RepCompleted) for e in direct) and count >= 4
