@@ -2,17 +2,18 @@
 
 Nothing here is specific to one exercise: every spec is judged by what it declares.
 
-1. Body position, per frame, from the torso's incline, the thighs and shins, whether the arms hold the
-   body up and where the face points; the majority over the observed frames (standing, seated, kneeling,
-   supine, side-lying, prone, quadruped).
-2. For a repetition spec: its driving signal (evaluated by the engine's own signal code, on the side that
-   moves most) must sweep the spec's rest-to-target range, and must move with the body's dominant periodic
-   motion (correlation with the class-agnostic counter's repetition signal).
-3. For a hold spec: the fraction of frames where all its hold conditions are met, with the body still.
+1. Body position, per frame (torso incline, thighs and shins in 3-D when world landmarks exist, arms holding
+   the body up, face direction); the shares over the observed frames (standing, seated, kneeling, supine,
+   side-lying, prone, quadruped) against the spec's position, and the camera view against the spec's view.
+2. A repetition spec's driving signal (the engine's own signal code, on the side that fits best) must sweep
+   the spec's rest-to-target range and reach the target, be the joint that moves most (world-space range
+   against the most mobile main joint), move with the body's main motion, start near the spec's rest value,
+   and the spec's ``keep`` form rules must mostly hold. A hold spec: the share of frames meeting all its hold
+   conditions while the body is still.
 
-The best spec whose position fits and whose score passes ``min_score`` is chosen; when none does, the
-class-agnostic periodic counter counts the repetitions. :class:`AutoAnalyzer` observes the first seconds,
-decides, replays them into the chosen analyzer, and delegates from then on.
+The best spec scoring at least ``min_score`` is chosen; when none does, the class-agnostic periodic counter
+counts the repetitions. :class:`AutoAnalyzer` watches until two clear cycles are seen (or a time limit),
+decides, replays what it saw into the chosen analyzer, and delegates from then on.
 """
 
 from __future__ import annotations
