@@ -13,6 +13,7 @@ right put in a canonical order (the more mobile side first) so that either side 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -74,7 +75,8 @@ def repetition_features(world: np.ndarray, fps: float) -> np.ndarray:
     left-right difference of the four joint angles), then each channel's time-normalised trajectory
     (``SAMPLES`` x channels, relative to the start), which the model compares with the correct references'."""
     c = angle_channels(world)
-    with np.errstate(invalid="ignore"):
+    with warnings.catch_warnings():  # a channel never seen stays NaN here and becomes 0 below
+        warnings.simplefilter("ignore", RuntimeWarning)
         c = np.where(np.isfinite(c), c, np.nanmean(c, axis=0, keepdims=True))
     c = np.nan_to_num(c)
     rel = c - c[: max(1, min(3, len(c)))].mean(axis=0)

@@ -223,7 +223,7 @@ def analyse_upload(job_id: int, db_url: str, data_dir: str, model: str = "full")
                 patient = db.get(User, row.patient_id) if row.patient_id else None
                 target_reps, target_hold = _targets(db, patient, exercise)
         series_of = getattr(analyzer.inner, "series", None) or getattr(
-            getattr(analyzer.inner, "_delegate", None),
+            getattr(analyzer.inner, "delegate", None),
             "series",
             None,  # "auto": the recognised exercise's analyzer
         )
