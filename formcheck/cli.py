@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from formcheck.modelbuild import VARIANTS, ModelError
+from formcheck.pose import silence_native_logs
 
 app = typer.Typer(
     help="formcheck: exercise form checking for back-pain rehabilitation.",
@@ -82,6 +83,7 @@ def analyze(
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
     """Analyse a recorded video: count repetitions, time holds, warn about form; print a summary."""
+    silence_native_logs()
     from tqdm import tqdm
 
     from formcheck.analysis import make_analyzer
@@ -148,6 +150,7 @@ def bench(
     frames: Annotated[int, typer.Option(help="frames of the sample clip to use")] = 300,
 ) -> None:
     """Speed: per-stage ms per frame, fps per model, pipeline vs bare inference, peak memory."""
+    silence_native_logs()
     from formcheck.bench import format_table, measure
 
     try:
@@ -256,6 +259,7 @@ def live(
     window: Annotated[bool, typer.Option("--window/--no-window", help="show the preview window")] = True,
 ) -> None:
     """Coach a session in front of a camera: preview window, counts, cues, rests, pain stop; saved as it goes."""
+    silence_native_logs()
     from formcheck.live import LiveError, LiveOptions, parse_auto_keys, run_live
 
     if camera is not None and source is not None:
@@ -292,6 +296,7 @@ def eval_clips(
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
     """Accuracy on clips with ground truth: repetition counts, holds, fault detection (runs the real model)."""
+    silence_native_logs()
     from tqdm import tqdm
 
     from formcheck.evaluate import EvalError, evaluate_dir, format_table, results_json
@@ -326,6 +331,7 @@ def eval_datasets(
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
 ) -> None:
     """Landmark-level accuracy: KERAAL (faults, side), UI-PRMD (correct vs incorrect), RepCount (counts)."""
+    silence_native_logs()
     from tqdm import tqdm
 
     from formcheck.datasets import DatasetError

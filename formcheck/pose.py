@@ -172,6 +172,23 @@ class PoseEstimator:
         self.close()
 
 
+def silence_native_logs() -> None:
+    """Send native (C++) log lines written to fd 2 to /dev/null for the rest of the process, while Python's
+    ``sys.stderr`` (messages, progress bars) keeps the real stderr. ``FORMCHECK_VERBOSE=1`` keeps them all."""
+    import io
+    import sys
+
+    if os.environ.get("FORMCHECK_VERBOSE") or getattr(silence_native_logs, "done", False):
+        return
+    sys.stderr.flush()
+    keep = os.dup(2)
+    sys.stderr = io.TextIOWrapper(os.fdopen(keep, "wb"), encoding="utf-8", errors="replace", line_buffering=True)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    silence_native_logs.done = True  # type: ignore[attr-defined]
+
+
 class _quiet_stderr:
     """Silence native (C++) log lines written to fd 2 while models load."""
 
