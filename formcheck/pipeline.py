@@ -224,16 +224,17 @@ def run(
 ) -> SessionReport:
     """Run the whole flow over a source and return its report.
 
-    ``sinks`` are called for each frame (wrap slow ones in :class:`ThreadedSink`); ``on_frame`` is called
-    in the loop (progress bars). ``should_stop`` lets a caller cancel: the report then covers what was done.
+    Three stages overlap: decoding (a thread), pose inference (this thread) and analysis with the sinks
+    (a thread), so inference never waits for the rest. ``sinks`` and ``on_frame`` (progress bars) are called in
+    frame order from the analysis thread; wrap slow sinks in :class:`ThreadedSink`. ``should_stop`` lets a
+    caller cancel: the report then covers what was done.
     """
     report = SessionReport(exercise=analyzer.exercise, model=estimator.model, source=source.name)
     times = times or StageTimes()
     started = time.perf_counter()
-    last_t = 0.0
-    for frame in prefetch(source, times=times):
-        t0 = time.perf_counter()
-        pose = estimator.detect_for_video(frame.image, frame.timestamp)
+    last_t = [0.0]
+
+    def analyse(frame: Frame, pose: Pose) -> None:
         t1 = time.perf_counter()
         if smoother is not None:
             pose = smoother(pose)
@@ -244,25 +245,33 @@ def run(
         result = FrameResult(frame, pose, events)
         for sink in sinks:
             sink(result)
-        t3 = time.perf_counter()
-        times.pose += t1 - t0
         times.analysis += t2 - t1
-        times.sinks += t3 - t2
-        times.frames += 1
+        times.sinks += time.perf_counter() - t2
         report.frames += 1
         report.frames_with_person += pose.present
         report.frames_with_several_people += pose.people > 1
-        last_t = frame.timestamp
+        last_t[0] = frame.timestamp
         if on_frame is not None:
             on_frame(result)
-        if should_stop is not None and should_stop():
-            report.notices.append("analysis was stopped before the end of the video")
-            break
-    for e in analyzer.finish(last_t):
+
+    analysis = ThreadedSink(lambda item: analyse(*item), maxsize=32, name="analysis")
+    try:
+        for frame in prefetch(source, times=times):
+            t0 = time.perf_counter()
+            pose = estimator.detect_for_video(frame.image, frame.timestamp)
+            times.pose += time.perf_counter() - t0
+            times.frames += 1
+            analysis((frame, pose))
+            if should_stop is not None and should_stop():
+                report.notices.append("analysis was stopped before the end of the video")
+                break
+    finally:
+        analysis.close()
+    for e in analyzer.finish(last_t[0]):
         report.add(e)
     report.exercise = analyzer.exercise  # ``auto`` becomes the recognised exercise
     times.wall += time.perf_counter() - started
-    report.duration_s = round(last_t + (1.0 / source.fps if report.frames else 0.0), 3)
+    report.duration_s = round(last_t[0] + (1.0 / source.fps if report.frames else 0.0), 3)
     _add_input_notices(report, source)
     return report
 
