@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import sys
 import threading
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from formcheck.background import BackgroundWorker
 from formcheck.coaching import Phase, PlanItem, SessionFlow, plan_for_programme, plan_item
 from formcheck.hud import render
 from formcheck.pose import Pose, PoseEstimator, PoseEstimatorOptions, PoseSmoother
@@ -236,10 +236,8 @@ class _Screenshots:
         self._next_t = 0.0
         self._last_phase = ""
         self._count = 0
-        self._q: queue.Queue = queue.Queue(maxsize=64)
         self._log = open(self.folder / "hud.jsonl", "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
-        self._thread = threading.Thread(target=self._run, name="screenshots", daemon=True)
-        self._thread.start()
+        self._writer = BackgroundWorker(self._write, maxsize=64, name="screenshots", drop_when_full=True)
 
     def maybe(self, t: float, canvas: np.ndarray, view, pts, present: bool, engine: dict | None = None,
               fps: float | None = None) -> None:
@@ -253,25 +251,19 @@ class _Screenshots:
                   "engine_reps": (engine or {}).get("reps"), "fps": None if fps is None else round(fps, 1)}
         if pts is not None:
             record["joints_px"] = [[round(float(x), 1), round(float(y), 1)] for x, y in pts]
-        try:
-            self._q.put_nowait((name, canvas.copy(), record))
-        except queue.Full:
-            pass
+        self._writer.submit((name, canvas.copy(), record))
 
-    def _run(self) -> None:
-        while True:
-            item = self._q.get()
-            if item is None:
-                return
-            name, canvas, record = item
-            cv2.imwrite(str(self.folder / name), canvas)
-            self._log.write(json.dumps(record, default=_json_default) + "\n")
-            self._log.flush()
+    def _write(self, item: tuple[str, np.ndarray, dict]) -> None:
+        name, canvas, record = item
+        cv2.imwrite(str(self.folder / name), canvas)
+        self._log.write(json.dumps(record, default=_json_default) + "\n")
+        self._log.flush()
 
     def close(self) -> None:
-        self._q.put(None)
-        self._thread.join()
-        self._log.close()
+        try:
+            self._writer.close()
+        finally:
+            self._log.close()
 
 
 def _json_default(value):
@@ -329,34 +321,23 @@ class _Progress:
     def __init__(self, store, session_id: int, every_s: float = 2.0):
         self.store, self.session_id, self.every_s = store, session_id, every_s
         self._next = 0.0
-        self._q: queue.Queue = queue.Queue(maxsize=1)
-        self._thread = threading.Thread(target=self._run, name="progress", daemon=True)
-        self._thread.start()
+        # progress is a convenience (events are written separately): skip updates rather than wait, ignore errors
+        self._writer = BackgroundWorker(self._write, maxsize=1, name="progress", drop_when_full=True,
+                                        swallow_errors=True)
 
     def maybe(self, t: float, frames: int, with_person: int) -> None:
         if t < self._next:
             return
         self._next = t + self.every_s
-        try:
-            self._q.put_nowait((t, frames, with_person))
-        except queue.Full:
-            pass
+        self._writer.submit((t, frames, with_person))
 
-    def _run(self) -> None:
-        while True:
-            item = self._q.get()
-            if item is None:
-                return
-            t, frames, with_person = item
-            try:
-                self.store.update_progress(self.session_id, duration_s=round(t, 3), frames=frames,
-                                           frames_with_person=with_person)
-            except Exception:  # noqa: BLE001 - progress is a convenience; events are written separately
-                pass
+    def _write(self, item: tuple[float, int, int]) -> None:
+        t, frames, with_person = item
+        self.store.update_progress(self.session_id, duration_s=round(t, 3), frames=frames,
+                                   frames_with_person=with_person)
 
     def close(self) -> None:
-        self._q.put(None)
-        self._thread.join()
+        self._writer.close()
 
 
 class _Mailbox:

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from formcheck.analysis import Analyzer
+from formcheck.background import BackgroundWorker
 from formcheck.draw import BAD, GOOD, WARN, draw_label, draw_skeleton
 from formcheck.events import Event, FormWarning, HoldCompleted, HoldProgress, RepCompleted, StateChanged
 from formcheck.pose import Pose, PoseEstimator, PoseSmoother
@@ -93,38 +94,23 @@ def prefetch(iterable: Iterable, size: int = 8, times: StageTimes | None = None)
         raise error[0]
 
 
-class ThreadedSink:
-    """Runs a per-frame callable in its own thread so slow work (encoding video, writing) leaves the frame loop."""
+class ThreadedSink(BackgroundWorker):
+    """Runs a per-frame callable in its own thread so slow work (encoding video, writing) leaves the frame loop.
+    ``close()`` also closes the callable when it has a ``close`` method."""
 
     def __init__(self, fn: Callable[[FrameResult], None], maxsize: int = 16, name: str = "sink"):
-        self.fn = fn
-        self._q: queue.Queue = queue.Queue(maxsize=maxsize)
-        self._error: list[BaseException] = []
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-
-    def _run(self):
-        while True:
-            item = self._q.get()
-            if item is _END:
-                return
-            if not self._error:
-                try:
-                    self.fn(item)
-                except BaseException as exc:
-                    self._error.append(exc)
+        super().__init__(fn, maxsize=maxsize, name=name)
 
     def __call__(self, result: FrameResult) -> None:
-        self._q.put(result)
+        self.submit(result)
 
     def close(self) -> None:
-        self._q.put(_END)
-        self._thread.join()
-        closer = getattr(self.fn, "close", None)
-        if closer:
-            closer()
-        if self._error:
-            raise self._error[0]
+        try:
+            super().close()
+        finally:
+            closer = getattr(self.fn, "close", None)
+            if closer:
+                closer()
 
 
 class Overlay:

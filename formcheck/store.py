@@ -7,8 +7,6 @@ SQLite in the user's data folder by default (zero set-up); any SQLAlchemy URL (P
 from __future__ import annotations
 
 import os
-import queue
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
+from formcheck.background import BackgroundWorker
 from formcheck.events import Event, FormWarning, HoldCompleted, PainReported, RepCompleted
 
 
@@ -413,9 +412,7 @@ class SessionRecorder:
         self.store, self.session_id = store, session_id
         self.exercise = ""
         self.set_id: int | None = None
-        self._q: queue.Queue = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
-        self._thread.start()
+        self._writer = BackgroundWorker(self._write, name="recorder")
 
     def start_set(
         self,
@@ -438,23 +435,15 @@ class SessionRecorder:
 
     def record(self, events: list[Event]) -> None:
         if events:
-            self._q.put((self.exercise, self.set_id, list(events)))
+            self._writer.submit((self.exercise, self.set_id, list(events)))
 
-    def _run(self) -> None:
-        while True:
-            item = self._q.get()
-            if item is None:
-                self._q.task_done()
-                return
-            exercise, set_id, events = item
-            try:
-                self.store.add_events(self.session_id, exercise, events, set_id)
-            finally:
-                self._q.task_done()
+    def _write(self, item: tuple[str, int | None, list[Event]]) -> None:
+        exercise, set_id, events = item
+        self.store.add_events(self.session_id, exercise, events, set_id)
 
     def flush(self) -> None:
-        self._q.join()
+        self._writer.flush()
 
     def close(self) -> None:
-        self._q.put(None)
-        self._thread.join()
+        """Write what is queued; raises the first write error, if any (later events were still written)."""
+        self._writer.close()
