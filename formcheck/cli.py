@@ -302,7 +302,7 @@ def eval_clips(
     from formcheck.evaluate import EvalError, evaluate_dir, format_table, results_json
 
     def bar(items):
-        return tqdm(items, unit="clip", disable=not progress, desc="eval")
+        return tqdm(items, unit="clip", disable=not progress or not sys.stderr.isatty(), desc="eval")
 
     try:
         results, summary = evaluate_dir(folder, cache=cache, model=model, progress=bar, auto=auto)
@@ -338,7 +338,7 @@ def eval_datasets(
     from formcheck.evaluate_datasets import evaluate_datasets, format_datasets
 
     def bar(items, desc=""):
-        return tqdm(items, desc=desc, disable=not progress, leave=False)
+        return tqdm(items, desc=desc, disable=not progress or not sys.stderr.isatty(), leave=False)
 
     if not data.is_dir():
         fail(f"data folder {data} not found (use --data)")
