@@ -372,10 +372,10 @@ class _Analyser(threading.Thread):
     the previous frame (main thread) overlap with inference of the next."""
 
     def __init__(self, frames, estimator, smoother, flow: SessionFlow, lock: threading.Lock,
-                 keys: list[tuple[float, str]], speaker, keep_poses: bool = False):
+                 keys: list[tuple[float, str]], speaker, pose_sink: Callable[[Pose], None] | None = None):
         super().__init__(name="analysis", daemon=True)
         self.frames_in, self.estimator, self.smoother, self.flow, self.lock = frames, estimator, smoother, flow, lock
-        self.keys, self.speaker, self.keep_poses = keys, speaker, keep_poses
+        self.keys, self.speaker, self.pose_sink = keys, speaker, pose_sink
         self.results = _Mailbox()
         self.stop = threading.Event()
         self.done = threading.Event()
@@ -383,7 +383,6 @@ class _Analyser(threading.Thread):
         self.t = 0.0
         self.frames = 0
         self.with_person = 0
-        self.poses: list[Pose] = []
         self.pose_s = 0.0
         self.flow_s = 0.0
 
@@ -410,8 +409,8 @@ class _Analyser(threading.Thread):
                 self.t = t
                 self.frames += 1
                 self.with_person += pose.present
-                if self.keep_poses:
-                    self.poses.append(pose)
+                if self.pose_sink is not None:
+                    self.pose_sink(pose)
                 self.results.put((frame, pose, view, engine, t))
                 if finished:
                     break
@@ -425,7 +424,7 @@ class _Analyser(threading.Thread):
 def run_live(options: LiveOptions, log: Callable[[str], None] = print) -> LiveResult:
     """Run a live session to its end and return what was recorded. Raises :class:`LiveError` for bad input."""
     from formcheck.modelbuild import ModelError
-    from formcheck.recording import PoseStream
+    from formcheck.recording import ChunkedPoseWriter
     from formcheck.speech import Speaker
     from formcheck.store import data_dir
 
@@ -467,7 +466,13 @@ def run_live(options: LiveOptions, log: Callable[[str], None] = print) -> LiveRe
 
     frames, dropped, close_frames = _frames(source)
     lock = threading.Lock()
-    analyser = _Analyser(frames, estimator, smoother, flow, lock, pending_keys, speaker, options.save_landmarks)
+    landmarks = None
+    if options.save_landmarks:  # written as it goes: a crash or a kill keeps what was recorded
+        name = f"session_{session_id}.npz"
+        landmarks = ChunkedPoseWriter(data_dir() / "landmarks" / name, {"source": source.name, "model": options.model})
+        _set_landmarks_file(store, session_id, name)
+    analyser = _Analyser(frames, estimator, smoother, flow, lock, pending_keys, speaker,
+                         landmarks.add if landmarks else None)
     status, error = "interrupted", None
     shown = 0
     fps = 0.0
@@ -542,13 +547,12 @@ def run_live(options: LiveOptions, log: Callable[[str], None] = print) -> LiveRe
         progress.close()
         report = flow.report_dict()
         report.update(frames=analyser.frames, frames_with_person=analyser.with_person, duration_s=round(t, 3))
-        poses = analyser.poses
         landmarks_file = None
-        if options.save_landmarks and poses:
-            path = data_dir() / "landmarks" / f"session_{session_id}.npz"
-            PoseStream.from_poses(poses, {"source": source.name, "model": options.model}).save(path)
-            landmarks_file = path.name
-            _set_landmarks_file(store, session_id, path.name)
+        if landmarks:
+            saved = landmarks.close()
+            landmarks_file = saved.name if saved else None
+            if saved is None:
+                _set_landmarks_file(store, session_id, None)
         store.finish_session(session_id, status=status, report=report, series=_series(flow), error=error)
         store.close()
         if shots:
@@ -620,7 +624,7 @@ def _series(flow: SessionFlow) -> dict | None:
     return {"by_exercise": flow.series}
 
 
-def _set_landmarks_file(store, session_id: int, name: str) -> None:
+def _set_landmarks_file(store, session_id: int, name: str | None) -> None:
     from formcheck.store import ExerciseSession
 
     with store.session() as db, db.begin():

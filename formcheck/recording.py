@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,7 +75,27 @@ class PoseStream:
         return path
 
     @classmethod
+    def concat(cls, streams: list[PoseStream]) -> PoseStream:
+        """One stream of several consecutive ones (the first one's image size and meta)."""
+        if not streams:
+            raise ValueError("no poses to record")
+        first = streams[0]
+        return cls(
+            landmarks=np.concatenate([s.landmarks for s in streams]),
+            world=np.concatenate([s.world for s in streams]),
+            timestamps=np.concatenate([s.timestamps for s in streams]),
+            people=np.concatenate([s.people for s in streams]),
+            image_size=first.image_size,
+            meta=dict(first.meta),
+        )
+
+    @classmethod
     def load(cls, path: str | Path) -> PoseStream:
+        """Read a ``.npz`` written by :meth:`save`. For a recording a :class:`ChunkedPoseWriter` has not
+        finished (still running, or killed), reads its chunks: what had been recorded up to then."""
+        parts = chunk_folder(path)
+        if not Path(path).exists() and parts.is_dir():
+            return cls._load_chunks(parts)
         try:
             with np.load(path, allow_pickle=False) as z:
                 meta = json.loads(str(z["meta"]))
@@ -89,6 +111,79 @@ class PoseStream:
                 )
         except (OSError, KeyError, ValueError) as exc:
             raise ValueError(f"{Path(path).name} is not a readable formcheck landmark recording: {exc}") from exc
+
+
+    @classmethod
+    def _load_chunks(cls, folder: Path) -> PoseStream:
+        chunks = sorted(folder.glob("*.npz"))  # half-written chunks end in .tmp and are left out
+        if not chunks:
+            raise ValueError(f"{folder.name} holds no recorded landmarks yet")
+        return cls.concat([cls.load(chunk) for chunk in chunks])
+
+
+def chunk_folder(path: str | Path) -> Path:
+    """Where a :class:`ChunkedPoseWriter` keeps the chunks of ``path`` until it is finished."""
+    path = Path(path)
+    return path.with_name(path.name + ".parts")
+
+
+class ChunkedPoseWriter:
+    """Records poses as they come, durably: every ``every_s`` seconds of stream time the new poses are written
+    off the caller's thread (:class:`~formcheck.background.BackgroundWorker`) as one small ``.npz`` chunk in
+    ``<path>.parts/`` (written whole, flushed to disk, then renamed), so a crash or a kill keeps everything up
+    to the last chunk; :meth:`PoseStream.load` of ``path`` reads them meanwhile. :meth:`close` writes the rest
+    and joins the chunks into ``path``. Per pose, :meth:`add` only appends to a list."""
+
+    def __init__(self, path: str | Path, meta: dict | None = None, every_s: float = 2.0):
+        from formcheck.background import BackgroundWorker
+
+        self.path = Path(path)
+        self.folder = chunk_folder(self.path)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.meta, self.every_s = dict(meta or {}), every_s
+        self.count = 0
+        self._batch: list[Pose] = []
+        self._chunks = 0
+        self._worker = BackgroundWorker(self._write, name="landmarks")
+
+    def add(self, pose: Pose) -> None:
+        self._batch.append(pose)
+        self.count += 1
+        if pose.timestamp - self._batch[0].timestamp >= self.every_s:
+            self._submit()
+
+    def _submit(self) -> None:
+        if self._batch:
+            self._worker.submit((self._chunks, self._batch))
+            self._chunks += 1
+            self._batch = []
+
+    def _write(self, item: tuple[int, list[Pose]]) -> None:
+        number, poses = item
+        _write_whole(PoseStream.from_poses(poses, self.meta), self.folder / f"{number:06d}.npz")
+
+    def flush(self) -> None:
+        """Write the poses added so far and wait until they are on disk."""
+        self._submit()
+        self._worker.flush()
+
+    def close(self) -> Path | None:
+        """Write what is left and join the chunks into ``path`` (returned; None when nothing was recorded)."""
+        self._submit()
+        self._worker.close()
+        if self.count:
+            _write_whole(PoseStream._load_chunks(self.folder), self.path)
+        shutil.rmtree(self.folder, ignore_errors=True)
+        return self.path if self.count else None
+
+
+def _write_whole(stream: PoseStream, path: Path) -> None:
+    """Save so that ``path`` is either absent or complete, even after a kill or a power cut."""
+    tmp = path.with_name(path.name + ".tmp")
+    stream.save(tmp)
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 class PoseRecorder:
