@@ -293,6 +293,8 @@ def eval_clips(
     model: ModelOpt = "full",
     cache: Annotated[Path | None, typer.Option(help="landmark streams folder (<clip>.npz): reused, or written")] = None,
     auto: Annotated[bool, typer.Option("--auto", help="recognise each clip's exercise (as --exercise auto)")] = False,
+    derived: Annotated[bool, typer.Option("--derived", help="also evaluate mirrored, sped-up/slowed, looped and "
+                                          "dropout variants of each scored clip (docs/evaluation.md)")] = False,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
     """Accuracy on clips with ground truth: repetition counts, holds, fault detection (runs the real model)."""
@@ -309,9 +311,16 @@ def eval_clips(
     except EvalError as exc:
         fail(str(exc))
     typer.echo(format_table(results, summary))
+    out = results_json(results, summary)
+    if derived:
+        from formcheck.evaluate import derived_json, evaluate_derived, format_derived
+
+        by_name, derived_summary = evaluate_derived(folder, cache=cache, model=model, progress=bar)
+        typer.echo("\n" + format_derived(by_name, derived_summary))
+        out["derived"] = derived_json(by_name, derived_summary)
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(results_json(results, summary), indent=2))
+        json_out.write_text(json.dumps(out, indent=2))
     if summary["crashes"]:
         typer.secho(f"{summary['crashes']} clip(s) could not be analysed (see the table)", fg=typer.colors.RED,
                     err=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from formcheck.analysis import Analyzer, make_analyzer
@@ -193,6 +193,30 @@ def evaluate_clip(truth: ClipTruth, root: Path, cache: Path | None = None, model
                   auto: bool = False) -> ClipResult:
     """Run one clip and compare it with its ground truth. Errors are caught and reported, not raised.
     With ``auto`` the exercise is recognised from the motion (``--exercise auto``) instead of given."""
+    try:
+        stream = clip_stream(truth, root, cache, model)
+    except Exception as exc:  # a crash is a result to count, not a reason to stop
+        return _failed(truth, exc)
+    return evaluate_stream(truth, stream, model, auto)
+
+
+def clip_stream(truth: ClipTruth, root: Path, cache: Path | None = None, model: str = "full") -> PoseStream:
+    """The clip's landmark stream (cached or from the model); ``EvalError`` when the clip is missing."""
+    video = root / truth.clip
+    if not video.exists() and not (cache and (cache / truth.clip).with_suffix(".npz").exists()):
+        raise EvalError(f"clip not found: {video}")
+    return cached_stream(video, cache, truth.clip, model)
+
+
+def _failed(truth: ClipTruth, exc: Exception) -> ClipResult:
+    result = ClipResult(truth.clip, truth.exercise, truth.reps if truth.scored else None, None, None,
+                        holds_expected=len(truth.holds), faulty=truth.faulty)
+    result.error = f"{type(exc).__name__}: {exc}"
+    return result
+
+
+def evaluate_stream(truth: ClipTruth, stream: PoseStream, model: str = "full", auto: bool = False) -> ClipResult:
+    """Replay a landmark stream through the clip's analyzer and compare with ``truth`` (errors are reported)."""
     result = ClipResult(truth.clip, truth.exercise, truth.reps if truth.scored else None, None, None,
                         holds_expected=len(truth.holds), faulty=truth.faulty)
     try:
@@ -203,10 +227,7 @@ def evaluate_clip(truth: ClipTruth, root: Path, cache: Path | None = None, model
 
             analyzer = PeriodicAnalyzer()
             result.note = "no catalog spec: periodic counter"
-        video = root / truth.clip
-        if not video.exists() and not (cache and (cache / truth.clip).with_suffix(".npz").exists()):
-            raise EvalError(f"clip not found: {video}")
-        report = replay(cached_stream(video, cache, truth.clip, model), analyzer, model)
+        report = replay(stream, analyzer, model)
     except Exception as exc:  # a crash is a result to count, not a reason to stop
         result.error = f"{type(exc).__name__}: {exc}"
         return result
@@ -315,3 +336,90 @@ def _fmt(v) -> str:
 def results_json(results: list[ClipResult], summary: dict) -> dict:
     return {**summary, "results": [asdict(r) for r in results]}
 
+
+
+# --- derived cases (``--derived``) ---------------------------------------------------------------------------
+def derived_cases(truth: ClipTruth, stream: PoseStream):
+    """The derived cases of one clip (see :mod:`formcheck.derived`) with their ground truth as ``ClipTruth``."""
+    from formcheck.derived import Truth, derive_all
+
+    base = Truth(truth.reps, truth.reps_tolerance, truth.holds, truth.hold_tolerance_s)
+    for case in derive_all(stream, base, seed=truth.clip):
+        t = case.truth
+        yield case, replace(truth, reps=t.reps, reps_tolerance=t.reps_tolerance, holds=t.holds,
+                            hold_tolerance_s=t.hold_tolerance_s)
+
+
+def evaluate_derived(
+    folder: str | Path, cache: str | Path | None = None, model: str = "full",
+    progress: Callable[[Iterable], Iterable] | None = None,
+) -> tuple[dict[str, list[ClipResult]], dict]:
+    """Every derived case of every clip with a scored count or holds: results per derivation and the totals.
+    A skipped case (implausible speed, no honest loop seam) is listed with its reason, not scored."""
+    folder = Path(folder)
+    truths = [t for t in read_ground_truth(folder) if t.scored or t.holds]
+    if folder.is_file():
+        folder = folder.parent
+    by_name: dict[str, list[ClipResult]] = {}
+    kinds: dict[str, str] = {}
+    for truth in (progress(truths) if progress else truths):
+        try:
+            stream = clip_stream(truth, folder, Path(cache) if cache else None, model)
+        except Exception as exc:
+            by_name.setdefault("mirrored", []).append(_failed(truth, exc))
+            continue
+        for case, case_truth in derived_cases(truth, stream):
+            kinds[case.name] = case.kind
+            if case.stream is None:
+                r = ClipResult(truth.clip, truth.exercise, None, None, None, faulty=truth.faulty,
+                               note=f"skipped: {case.note}")
+            else:
+                r = evaluate_stream(case_truth, case.stream, model)
+            by_name.setdefault(case.name, []).append(r)
+    return by_name, derived_totals(by_name, kinds)
+
+
+def derived_totals(by_name: dict[str, list[ClipResult]], kinds: dict[str, str]) -> dict:
+    """Totals over all derived cases, per kind (mirrored, speed, looped, dropout) and per derivation."""
+    def scored(results):
+        return [r for r in results if not r.note.startswith("skipped")]
+
+    everything = [r for rs in by_name.values() for r in scored(rs)]
+    overall = totals(everything) if everything else {}
+    out = {
+        "derived_cases": len(everything),
+        "derived_skipped": sum(len(rs) - len(scored(rs)) for rs in by_name.values()),
+        "derived_within_tolerance": overall.get("reps_within_tolerance"),
+        "derived_exact": overall.get("reps_exact"),
+        "derived_holds_within_tolerance": overall.get("holds_within_tolerance"),
+        "derived_crashes": overall.get("crashes", 0),
+    }
+    by_kind = {}
+    for kind in dict.fromkeys(kinds.values()):
+        rs = [r for name, results in by_name.items() if kinds.get(name) == kind for r in scored(results)]
+        t = totals(rs) if rs else {}
+        by_kind[kind] = {k: t.get(k) for k in ("clips_scored", "reps_within_tolerance", "reps_exact",
+                                                "holds_expected", "holds_within_tolerance", "crashes")}
+    out["by_kind"] = by_kind
+    out["by_derivation"] = {name: totals(scored(rs)) if scored(rs) else {} for name, rs in by_name.items()}
+    return out
+
+
+def format_derived(by_name: dict[str, list[ClipResult]], summary: dict) -> str:
+    """A table and totals per derivation, then the overall derived totals and the totals by kind."""
+    parts = []
+    for name, results in by_name.items():
+        parts.append(f"== derived: {name} ==")
+        parts.append(format_table(results, summary["by_derivation"].get(name, {})))
+        parts.append("")
+    parts.append("== derived: overall ==")
+    for k, v in summary.items():
+        if k not in ("by_kind", "by_derivation"):
+            parts.append(f"{k:32s} {_fmt(v)}")
+    for kind, t in summary["by_kind"].items():
+        parts.append(f"{kind:12s} " + "  ".join(f"{k}={_fmt(v)}" for k, v in t.items()))
+    return "\n".join(parts)
+
+
+def derived_json(by_name: dict[str, list[ClipResult]], summary: dict) -> dict:
+    return {**summary, "results": {name: [asdict(r) for r in rs] for name, rs in by_name.items()}}
