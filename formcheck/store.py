@@ -95,6 +95,8 @@ class LevelChange(Base):
     to_level: Mapped[str] = mapped_column(String(16))
     by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # "accepted": the level changed; "declined": a suggested level-up the therapist turned down for now
+    decision: Mapped[str] = mapped_column(String(16), default="accepted", server_default="accepted")
 
 
 class ExerciseSession(Base):

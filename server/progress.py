@@ -141,37 +141,76 @@ def _met_targets(s: ExerciseSession) -> bool:
     return score is None or score >= GOOD_FORM_SCORE
 
 
+def _good_streak(sessions: list[ExerciseSession]) -> int:
+    """How many of the latest sessions, in a row, met their targets with good form."""
+    streak = 0
+    for s in reversed(sessions):
+        if not _met_targets(s):
+            break
+        streak += 1
+    return streak
+
+
+def _latest_change(db: Session, patient_id: int, decision: str) -> LevelChange | None:
+    query = (
+        select(LevelChange)
+        .where(LevelChange.patient_id == patient_id, LevelChange.decision == decision)
+        .order_by(LevelChange.at.desc(), LevelChange.id.desc())
+    )
+    return db.scalars(query).first()
+
+
 def level_suggestion(db: Session, patient: User) -> dict:
-    """Suggest the next level after N sessions in a row at this level that met targets with good form, no pain."""
+    """Suggest the next level after N sessions in a row at this level that met targets with good form, no pain.
+    After the therapist declined it, suggest again only after N more such sessions."""
     if patient.level not in LEVELS or patient.level == LEVELS[-1]:
         return {"suggest": False, "to_level": None, "reason": "Already at the highest level."}
     to_level = LEVELS[LEVELS.index(patient.level) + 1]
-    since = db.scalars(
-        select(LevelChange.at).where(LevelChange.patient_id == patient.id).order_by(LevelChange.at.desc())
-    ).first()
+    changed = _latest_change(db, patient.id, "accepted")
+    since = _aware(changed.at) if changed else None
+    declined = _latest_change(db, patient.id, "declined")
+    if declined is not None and (since is not None and _aware(declined.at) < since):
+        declined = None  # declined at an earlier level
     sessions = [
         s
         for s in patient_sessions(db, patient.id)
-        if s.status in DONE and (since is None or _aware(s.started_at) >= _aware(since))
+        if s.status in DONE and (since is None or _aware(s.started_at) >= since)
     ]
+    n = SUGGEST_AFTER_SESSIONS
     if any(s.pain_reports for s in sessions):
         return {
             "suggest": False,
             "to_level": to_level,
             "reason": "Pain was reported at this level; review with the patient before progressing.",
         }
-    recent = sessions[-SUGGEST_AFTER_SESSIONS:]
+    if declined is not None:
+        declined_at = _aware(declined.at)
+        streak = _good_streak([s for s in sessions if _aware(s.started_at) >= declined_at])
+        on = f"{declined_at:%d %b %Y}".lstrip("0")
+        if streak >= n:
+            return {
+                "suggest": True,
+                "to_level": to_level,
+                "reason": f"Since the level-up was declined on {on}, {n} more sessions in a row met their targets "
+                f"with good form (average score >= {GOOD_FORM_SCORE:.0f}) and no pain was reported.",
+            }
+        return {
+            "suggest": False,
+            "to_level": to_level,
+            "reason": f"Level-up declined on {on}; suggested again after {n} more sessions in a row that meet "
+            f"targets with good form ({streak} so far).",
+        }
+    recent = sessions[-n:]
     good = sum(1 for s in recent if _met_targets(s))
-    if len(recent) == SUGGEST_AFTER_SESSIONS and good == SUGGEST_AFTER_SESSIONS:
+    if len(recent) == n and good == n:
         return {
             "suggest": True,
             "to_level": to_level,
-            "reason": f"The last {SUGGEST_AFTER_SESSIONS} sessions met their targets with good form "
+            "reason": f"The last {n} sessions met their targets with good form "
             f"(average score >= {GOOD_FORM_SCORE:.0f}) and no pain was reported.",
         }
     return {
         "suggest": False,
         "to_level": to_level,
-        "reason": f"{good} of the last {len(recent)} sessions met targets with good form; "
-        f"{SUGGEST_AFTER_SESSIONS} in a row are needed.",
+        "reason": f"{good} of the last {len(recent)} sessions met targets with good form; {n} in a row are needed.",
     }

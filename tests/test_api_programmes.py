@@ -128,6 +128,48 @@ def test_level_suggestion_after_three_good_sessions(api):
     assert s == {"suggest": True, "to_level": "intermediate", "reason": s["reason"]} and "3" in s["reason"]
 
 
+def _good_session(store, pid: int, score: float = 90) -> None:
+    from formcheck.events import RepCompleted
+
+    sid = store.start_session(kind="live", title="squat", patient_id=pid)
+    set_id = store.start_set(sid, "squat", target_reps=2)
+    events = [RepCompleted(t=i, index=i, start_s=i - 1, end_s=i, range_of_motion=80, tempo_s=1, score=score)
+              for i in (1, 2)]
+    store.add_events(sid, "squat", events, set_id)
+    store.finish_session(sid)
+
+
+def test_declined_level_up_is_recorded_and_suggested_again_after_more_good_sessions(api):
+    client, t1, _ = api
+    pid = create_patient(client, t1, "pat1")
+    store = client.app.state.store
+    for _ in range(3):
+        _good_session(store, pid)
+    url = f"/api/patients/{pid}/level-suggestion"
+    assert client.get(url, headers=t1).json()["suggest"] is True
+    r = client.post(f"/api/patients/{pid}/level", json={"level": "intermediate", "accept": False}, headers=t1)
+    assert r.status_code == 200 and r.json()["level"] == "initial"
+    with store.session() as db:
+        changes = db.scalars(select(LevelChange).where(LevelChange.patient_id == pid)).all()
+        assert [(c.from_level, c.to_level, c.decision) for c in changes] == [("initial", "intermediate", "declined")]
+    s = client.get(url, headers=t1).json()
+    assert s["suggest"] is False and "declined" in s["reason"] and "(0 so far)" in s["reason"]
+    _good_session(store, pid)
+    _good_session(store, pid, score=40)  # poor form: the count starts again
+    _good_session(store, pid)
+    s = client.get(url, headers=t1).json()
+    assert s["suggest"] is False and "(1 so far)" in s["reason"]
+    _good_session(store, pid)
+    assert client.get(url, headers=t1).json()["suggest"] is False
+    _good_session(store, pid)
+    s = client.get(url, headers=t1).json()
+    assert s["suggest"] is True and s["to_level"] == "intermediate" and "declined" in s["reason"]
+    r = client.post(f"/api/patients/{pid}/level", json={"level": "intermediate", "accept": True}, headers=t1)
+    assert r.json()["level"] == "intermediate"
+    s = client.get(url, headers=t1).json()  # a new level: the decline at the old one no longer counts
+    assert s["suggest"] is False and s["to_level"] == "advanced" and "declined" not in s["reason"]
+
+
 def test_patient_overview_and_trends(api):
     client, t1, _ = api
     pid = create_patient(client, t1, "pat1")

@@ -219,7 +219,17 @@ def test_add_patient_and_accept_level_up(site, page):
     page.get_by_role("button", name="Not now").click()
     page.locator("#plan-msg").filter(has_text="Staying at Initial").wait_for()
     assert page.locator("#suggestion").is_hidden()
-    page.reload()  # declining is for now: the suggestion is offered again later
+    page.locator("#level-note").filter(has_text="declined").wait_for()
+    page.reload()  # the decline is recorded: not offered again until more good sessions
+    page.locator("#level-note").filter(has_text="0 so far").wait_for()
+    assert page.locator("#suggestion").is_hidden()
+    store = Store(f"sqlite:///{server.data_dir / 'formcheck.db'}")
+    try:
+        for _ in range(3):
+            _seed_session(store, cy["id"], 0, [85.0] * 10, pain=False)
+    finally:
+        store.close()
+    page.reload()
     button.wait_for()
     button.click()
     page.locator("#plan-msg").filter(has_text="Moved to Intermediate").wait_for()

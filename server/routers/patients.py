@@ -103,9 +103,14 @@ def level_suggestion(patient_id: int, user: Therapist, db: DB):
 
 @router.post("/{patient_id}/level", response_model=PatientOut)
 def change_level(patient_id: int, body: LevelChangeIn, user: Therapist, db: DB):
-    """Accept a level change: records it and assigns that level's built-in programme."""
+    """Accept a level change: records it and assigns that level's built-in programme. ``accept: false`` records
+    that a suggested level-up was declined: it is suggested again only after more good sessions."""
     patient = visible_patient(db, user, patient_id)
     if not body.accept:
+        if body.level != patient.level:
+            db.add(LevelChange(patient_id=patient.id, from_level=patient.level, to_level=body.level, by_id=user.id,
+                               decision="declined"))
+            db.commit()
         return patient_out(db, patient)
     if body.level != patient.level:
         db.add(LevelChange(patient_id=patient.id, from_level=patient.level, to_level=body.level, by_id=user.id))

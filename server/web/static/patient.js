@@ -96,6 +96,7 @@ async function renderSuggestion(p) {
     box.hidden = true;
     try {
       await api(`/api/patients/${pid}/level`, { method: "POST", body: { level: s.to_level, accept: false } });
+      await renderSuggestion(p); // the decline is recorded: says when it will be suggested again
       setStatus(document.getElementById("plan-msg"), `Staying at ${pretty(p.level)} for now.`);
     } catch (err) {
       setStatus(document.getElementById("plan-msg"), err.message, true);
