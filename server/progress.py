@@ -41,14 +41,32 @@ def _avg_score(s: ExerciseSession) -> float | None:
     return sum(r.score for r in s.reps) / len(s.reps) if s.reps else None
 
 
+def planned_sessions(patient: User, now: datetime) -> tuple[int, int]:
+    """(sessions the programme's schedule asks for in the last 7 days, days counted): a week, or the days since
+    the account was made when that is less (today counts as one day)."""
+    days = min(7, max(1, math.ceil((now - _aware(patient.created_at)).total_seconds() / 86400)))
+    return max(1, round(PLANNED_PER_WEEK * days / 7)), days
+
+
+def adherence_text(done: int, planned: int, days: int) -> str:
+    """What a therapist reads: done vs planned over the period, the percentage capped at 100%."""
+    period = "in the last 7 days" if days >= 7 else ("since joining today" if days == 1 else
+                                                     f"since joining {days} days ago")
+    pct = round(100 * min(1.0, done / planned))
+    noun = "session" if planned == 1 else "sessions"
+    if done > planned:
+        return f"{done} sessions {period}, {planned} planned ({pct}%)"
+    return f"{done} of {planned} planned {noun} {period} ({pct}%)"
+
+
 def overview(db: Session, patient: User, now: datetime | None = None) -> dict:
-    """last_session_at, sessions_done / planned over the last 7 days, adherence and flags."""
+    """last_session_at, sessions_done / planned over the last 7 days (or since the account was made), adherence
+    (capped at 1) and its text, and flags."""
     now = now or datetime.now(UTC)
     sessions = [s for s in patient_sessions(db, patient.id) if s.status in DONE]
     week_ago = now - timedelta(days=7)
     done = sum(1 for s in sessions if _aware(s.started_at) >= week_ago)
-    days_active = min(7.0, max(1.0, (now - _aware(patient.created_at)).total_seconds() / 86400))
-    planned = max(1, math.ceil(PLANNED_PER_WEEK * days_active / 7))
+    planned, days = planned_sessions(patient, now)
     flags = []
     if any(p for s in sessions if _aware(s.started_at) >= now - timedelta(days=14) for p in s.pain_reports):
         flags.append("pain")
@@ -62,6 +80,7 @@ def overview(db: Session, patient: User, now: datetime | None = None) -> dict:
         "sessions_done": done,
         "sessions_planned": planned,
         "adherence": round(min(1.0, done / planned), 2),
+        "adherence_text": adherence_text(done, planned, days),
         "flags": flags,
     }
 

@@ -177,6 +177,7 @@ def test_patient_overview_and_trends(api):
     listed = client.get("/api/patients", headers=t1).json()[0]
     assert listed["sessions_done"] == 1 and listed["last_session_at"] and "pain" in listed["flags"]
     assert 0 < listed["adherence"] <= 1
+    assert listed["adherence_text"] == "1 of 1 planned session since joining today (100%)"
     trends = client.get(f"/api/patients/{pid}/trends", headers=t1).json()
     week = trends["exercises"]["squat"][0]
     assert week["reps_done"] == 3 and week["reps_target"] == 3 and week["avg_score"] == 81.0

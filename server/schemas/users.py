@@ -57,6 +57,7 @@ class PatientOut(BaseModel):
     sessions_done: int
     sessions_planned: int
     adherence: float | None
+    adherence_text: str = ""  # e.g. "3 of 4 planned sessions in the last 7 days (75%)"
     flags: list[str]
 
 

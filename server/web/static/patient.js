@@ -22,7 +22,8 @@ function renderPlan(p, programmes) {
   form.programme_id.value = p.programme_id ?? "";
   form.keep_videos.checked = !!p.keep_videos;
   const pct = p.adherence === null || p.adherence === undefined ? "" : ` (${Math.round(100 * p.adherence)}%)`;
-  document.getElementById("adherence").textContent = `${p.sessions_done ?? 0} of ${p.sessions_planned ?? 0} sessions this week${pct}`;
+  document.getElementById("adherence").textContent =
+    p.adherence_text || `${p.sessions_done ?? 0} of ${p.sessions_planned ?? 0} sessions this week${pct}`;
   document.getElementById("flags").replaceChildren(
     ...(p.flags || []).map((f) => badge(FLAG_TEXT[f] || pretty(f), f === "pain" ? "bad" : "warn")),
   );

@@ -17,6 +17,7 @@ function adherenceCell(p) {
   const ratio = p.adherence ?? (planned ? done / planned : null);
   const pct = ratio === null || ratio === undefined ? null : Math.round(100 * Math.min(ratio, 1));
   const meter = el("span", { class: "meter", "aria-hidden": "true" }, el("span", { style: `width:${pct ?? 0}%` }));
+  if (p.adherence_text) return el("td", {}, meter, p.adherence_text);
   return el("td", {}, meter, `${done} of ${planned}`, pct === null ? "" : ` (${pct}%)`);
 }
 
