@@ -176,17 +176,32 @@ def faults_of(report: SessionReport) -> list[str]:
 
 def match_holds(expected: Iterable[tuple[float, float]], got: list[dict], tolerance: float) -> int:
     """How many expected holds have a found hold (the one overlapping it most) within ``tolerance`` seconds of
-    its duration."""
+    its duration. Expected holds separated by no more than ``tolerance`` (an edit cut or a change of camera
+    view, not a rest) may also be read as one hold: a found hold within ``tolerance`` of their whole span
+    matches each of them."""
+    expected = sorted(expected)
+    runs: list[list[tuple[float, float]]] = []
+    for hold in expected:
+        if runs and hold[0] - runs[-1][-1][1] <= tolerance:
+            runs[-1].append(hold)
+        else:
+            runs.append([hold])
     ok = 0
-    for start, end in expected:
-        best, overlap = None, 0.0
-        for h in got:
-            o = min(end, h["end_s"]) - max(start, h["start_s"])
-            if o > overlap:
-                best, overlap = h, o
-        if best is not None and abs(best["duration_s"] - (end - start)) <= tolerance:
-            ok += 1
+    for run in runs:
+        span = (run[0][0], run[-1][1])
+        for start, end in run:
+            if _matches(start, end, got, tolerance) or (len(run) > 1 and _matches(*span, got, tolerance)):
+                ok += 1
     return ok
+
+
+def _matches(start: float, end: float, got: list[dict], tolerance: float) -> bool:
+    best, overlap = None, 0.0
+    for h in got:
+        o = min(end, h["end_s"]) - max(start, h["start_s"])
+        if o > overlap:
+            best, overlap = h, o
+    return best is not None and abs(best["duration_s"] - (end - start)) <= tolerance
 
 
 def evaluate_clip(truth: ClipTruth, root: Path, cache: Path | None = None, model: str = "full",

@@ -60,10 +60,10 @@ def test_keraal_correct_and_faulty():
 
 def test_plank_holds_through_changing_camera_views():
     # mrpose/plank.mp4 (every 3rd frame): lying prone 0-7 s and a knees-down prep 7.5-12 s (not a plank), then a
-    # plank held 13-19 s seen from the side, 19.5-31 s from the front, 31.5-47.5 s from the side (edited cuts)
+    # plank held 13-19 s seen from the side, 19.5-31 s from the front, 31.5-47.5 s from the side (edited cuts).
+    # The pose is held throughout, so the hold goes on through the view changes: one hold 13-47.5 s
+    # (ground_truth.csv: "one continuous hold 13-47.5 s is also a fair reading"; tolerance 2 s)
     _, holds, _ = analyse("plank_views", "plank")
-    expected = [(13.0, 19.0), (19.5, 31.0), (31.5, 47.5)]  # ground_truth.csv, tolerance 2 s on each duration
-    assert len(holds) == 3
-    for hold, (start, end) in zip(holds, expected, strict=True):
-        assert min(hold.end_s, end) - max(hold.start_s, start) > 0  # the same hold
-        assert abs(hold.duration_s - (end - start)) <= 2.0
+    assert len(holds) == 1
+    assert abs(holds[0].start_s - 13.0) <= 2.0 and abs(holds[0].end_s - 47.5) <= 2.0
+    assert abs(holds[0].duration_s - 34.5) <= 2.0

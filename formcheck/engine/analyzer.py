@@ -36,7 +36,6 @@ SERIES_STEP_S = 0.1
 PROGRESS_STEP_S = 0.25
 MOTION_WINDOW_S = 4.0
 HOLD_BAND = 0.4  # a hold at the target: within this fraction of the repetition's range from its extreme
-VIEW_DEBOUNCE_S = 0.3  # a hold at the target: within this fraction of the repetition's range from its extreme
 
 
 class RecentRange:
@@ -108,8 +107,6 @@ class ExerciseAnalyzer:
         self._flagged: set[int] = set()
         self._motion = {s: RecentRange(MOTION_WINDOW_S) for s in SIDES}
         self._geo_view = "unknown"
-        self._view: str | None = None
-        self._view_candidate, self._view_since = "unknown", 0.0
 
     def update(self, pose: Pose) -> list[Event]:
         t = pose.timestamp
@@ -439,14 +436,9 @@ class ExerciseAnalyzer:
             side = self._side
             for r in self.rules:
                 r.update(t, self._rule_value(r, side))
+        # not measurable (out of view) is not a break; a change of camera view is not one either: the hold
+        # conditions are world-space and view-independent, so the pose itself says whether it is held
         ok = self._hold_ok() if active else (None if self.state == "out_of_view" else False)
-        if self._view_changed(t) and timer.holding:
-            # the camera view changed (side <-> front): the camera moved or the person turned, so the hold as
-            # measured is interrupted; a new one starts if the pose is still held
-            hold = timer.finish(t)
-            if hold is not None:
-                events.append(self._hold_completed(t, hold.start_s, hold.end_s))
-            was = False
         hold = timer.update(t, ok)
         if not was and timer.holding:
             for r in self.rules:
@@ -459,19 +451,6 @@ class ExerciseAnalyzer:
                 events.append(HoldProgress(t, round(timer.held_s(t), 2), self.spec.hold_target_s))
         if hold is not None:
             events.append(self._hold_completed(t, hold.start_s, hold.end_s))
-
-    def _view_changed(self, t: float) -> bool:
-        """The body's camera view settled on a new value (held for ``VIEW_DEBOUNCE_S``) on this frame."""
-        view = self._geo_view
-        if view not in ("side", "front"):
-            return False
-        if view != self._view_candidate:
-            self._view_candidate, self._view_since = view, t
-        if view != self._view and t - self._view_since >= VIEW_DEBOUNCE_S:
-            changed = self._view is not None
-            self._view = view
-            return changed
-        return False
 
     def _hold_completed(self, t: float, start: float, end: float) -> HoldCompleted:
         faults = tuple(r.spec.id for r in self.rules if r.close() or r.faulted)

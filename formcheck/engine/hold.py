@@ -21,16 +21,20 @@ class HoldTimer:
 
     A hold starts at the first held frame and ends at the last held frame before a break longer than
     ``dropout_s``; breaks up to ``dropout_s`` (a wobble, a lost frame) are bridged and count as held time.
+    Not measurable is not a break: a gap with nothing but unmeasurable frames is bridged up to ``lost_s``
+    (default twice ``dropout_s``) when the pose is held again after it.
     Holds shorter than ``min_hold_s`` are not reported.
     """
 
-    def __init__(self, dropout_s: float = 1.0, min_hold_s: float = 1.5):
+    def __init__(self, dropout_s: float = 1.0, min_hold_s: float = 1.5, lost_s: float | None = None):
         self.dropout_s, self.min_hold_s = dropout_s, min_hold_s
+        self.lost_s = 2 * dropout_s if lost_s is None else max(lost_s, dropout_s)
         self.reset()
 
     def reset(self) -> None:
         self.start: float | None = None
         self.last_ok = -math.inf
+        self.broken = False  # a frame not held (as opposed to not measurable) since the last held one
 
     @property
     def holding(self) -> bool:
@@ -46,9 +50,13 @@ class HoldTimer:
         if ok:
             if self.start is None:
                 self.start = t
-            self.last_ok = t
+            self.last_ok, self.broken = t, False
             return None
-        if self.start is not None and t - self.last_ok > self.dropout_s:
+        if self.start is None:
+            return None
+        self.broken = self.broken or ok is False
+        gap = t - self.last_ok
+        if gap > self.lost_s or (self.broken and gap > self.dropout_s):
             return self._end()
         return None
 
@@ -58,5 +66,5 @@ class HoldTimer:
 
     def _end(self) -> Hold | None:
         hold = Hold(self.start, self.last_ok)
-        self.start = None
+        self.start, self.broken = None, False
         return hold if hold.duration_s >= self.min_hold_s else None
