@@ -317,6 +317,15 @@ class SessionFlow:
         self.phase = Phase.PAIN_RATING
         self._say("Stopped. How strong is the pain, from 0 to 10?")
 
+    def report_pain(self, t: float, rating: int, location: str, note: str = "") -> PainReported:
+        """A pain stop answered at once (rating and where, e.g. from a web page's form): stops like ``p``,
+        records the report and shows the advice to see a clinician."""
+        t = max(self.t, t)
+        if self.phase not in (Phase.PAIN_RATING, Phase.PAIN_LOCATION):
+            self.pain_stop(t)
+        self._pain_rating = max(0, min(10, int(rating)))
+        return self._record_pain(t, location, note)
+
     def source_ended(self, t: float, notice: str | None = None) -> None:
         """The camera or video stopped: close the set and show the summary (pain questions stay open)."""
         self.tick(t)
@@ -575,14 +584,18 @@ class SessionFlow:
     def _pain_location_key(self, key: str, t: float) -> None:
         if not (key.isdigit() and 1 <= int(key) <= len(PAIN_LOCATIONS)):
             return
-        location = PAIN_LOCATIONS[int(key) - 1]
-        event = PainReported(t, int(self._pain_rating or 0), location, note=f"pain stop during {self.item.name}")
+        self._record_pain(t, PAIN_LOCATIONS[int(key) - 1])
+
+    def _record_pain(self, t: float, location: str, note: str = "") -> PainReported:
+        note = note or f"pain stop during {self.item.name}"
+        event = PainReported(t, int(self._pain_rating or 0), location, note=note)
         self.report.add(event)
         self.tallies[self.item.exercise].pain.append(event.rating)
         if self.recorder is not None:
             self.recorder.record([event])
         self.phase = Phase.PAIN_ADVICE
         self._say("Thank you. Please see a clinician before you continue.")
+        return event
 
 
 def _joint_indices(joints) -> frozenset[int]:

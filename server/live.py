@@ -1,4 +1,8 @@
-"""A live session over a WebSocket: JPEG frames in, pose and engine events out, recorded as it goes."""
+"""A live session over a WebSocket: JPEG frames in, pose and engine events out, recorded as it goes.
+
+The session runs the same :class:`formcheck.coaching.SessionFlow` as ``formcheck live`` (sets per exercise, rest
+between sets, moving on when a target is reached, pain stop), with no how-to phase (the page shows the how-to).
+"""
 
 from __future__ import annotations
 
@@ -8,43 +12,67 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from formcheck.events import Event, PainReported
-from formcheck.report import SessionReport
+from formcheck.coaching import CLINICIAN_ADVICE, Phase, PlanItem, SessionFlow
+from formcheck.events import Event
 from formcheck.store import SessionRecorder, Store
 
+REST_MESSAGE = "Rest {s:.0f} s. Next: {next}"
+DONE_MESSAGE = "That was the last exercise: press Stop to save the session."
 
-@dataclass
-class LiveItem:
-    exercise: str
-    reps: int | None = None
-    hold_s: float | None = None
-    sets: int = 1
+
+class _WatchingRecorder:
+    """Passes sets and events on to the store's recorder and keeps what happened since the last reply."""
+
+    def __init__(self, recorder: SessionRecorder):
+        self.recorder = recorder
+        self.events: list[Event] = []
+        self.started_sets: list[tuple[str, int]] = []
+
+    def start_set(self, exercise: str, set_index: int = 1, target_reps: int | None = None,
+                  target_hold_s: float | None = None, started_s: float = 0.0) -> None:
+        self.started_sets.append((exercise, set_index))
+        self.recorder.start_set(exercise, set_index, target_reps, target_hold_s, started_s)
+
+    def end_set(self, ended_s: float, status: str = "done") -> None:
+        self.recorder.end_set(ended_s, status)
+
+    def record(self, events: list[Event]) -> None:
+        self.events.extend(events)
+        self.recorder.record(events)
+
+    def take(self) -> tuple[list[Event], list[tuple[str, int]]]:
+        events, sets = self.events, self.started_sets
+        self.events, self.started_sets = [], []
+        return events, sets
+
+
+def plan_item_dict(item: PlanItem) -> dict:
+    return {"exercise": item.exercise, "name": item.name, "kind": item.kind, "sets": item.sets, "reps": item.reps,
+            "hold_s": item.hold_s, "rest_s": item.rest_s, "warmup": item.warmup}
 
 
 @dataclass
 class LiveSession:
-    """One exercise after another (a programme, or a single exercise); not thread-safe, one frame at a time."""
+    """One session over a WebSocket; not thread-safe, one message at a time. Each handler returns the
+    messages to send, in order."""
 
     store: Store
     estimator: object
-    items: list[LiveItem]
+    plan: list[PlanItem]
     patient_id: int | None
     title: str
     programme: str | None = None
     model: str = "full"
     session_id: int = 0
-    index: int = 0
-    set_index: int = 1
     t: float = 0.0
     client_t: float | None = None
-    report: SessionReport | None = None
-    series: dict = field(default_factory=dict)
     frames: int = 0
     frames_with_person: int = 0
     _started: float = field(default_factory=time.monotonic)
-    _open: bool = False
+    _done_sent: bool = False
 
     def start(self) -> int:
+        from formcheck.analysis import make_analyzer
         from formcheck.pose import PoseSmoother
 
         self.session_id = self.store.start_session(
@@ -55,27 +83,22 @@ class LiveSession:
             model=self.model,
             source="websocket",
         )
-        self.recorder = SessionRecorder(self.store, self.session_id)
-        self.report = SessionReport(exercise=self.title, model=self.model, source="websocket")
+        self.recorder = _WatchingRecorder(SessionRecorder(self.store, self.session_id))
         self.smoother = PoseSmoother()
-        self._start_item()
+        self.flow = SessionFlow(self.plan, make_analyzer, self.recorder, title=self.title, intro_s=0.0,
+                                model=self.model, source="websocket")
+        self.flow.start(0.0)
+        self.recorder.take()  # the first set is announced by the "session" message
         return self.session_id
 
-    @property
-    def item(self) -> LiveItem:
-        return self.items[self.index]
-
-    def _start_item(self) -> None:
-        from formcheck.analysis import make_analyzer
-
-        self.analyzer = make_analyzer(self.item.exercise)
-        self._open = True
-        self.recorder.start_set(self.item.exercise, self.set_index, self.item.reps, self.item.hold_s, self.t)
-
-    def _record(self, events: list[Event]) -> None:
-        for e in events:
-            self.report.add(e)
-        self.recorder.record(events)
+    def hello(self) -> dict:
+        """The first message: the session id and the plan."""
+        return {
+            "type": "session",
+            "session_id": self.session_id,
+            "exercise": self.flow.item.exercise,
+            "items": [plan_item_dict(i) for i in self.plan],
+        }
 
     def _next_time(self) -> float:
         t = self.client_t if self.client_t is not None else time.monotonic() - self._started
@@ -83,81 +106,91 @@ class LiveSession:
         self.t = max(t, self.t + 1e-3) if self.frames else max(t, 0.0)
         return self.t
 
-    def frame(self, jpeg: bytes) -> dict:
-        """Pose and events for one JPEG frame."""
+    def frame(self, jpeg: bytes) -> list[dict]:
+        """Pose, events and the session's state for one JPEG frame (after a "set" message when one began)."""
         image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
         if image is None:
-            return {
+            return [{
                 "type": "error",
                 "title": "Bad frame",
                 "status": 422,
                 "detail": "A message was not a JPEG image; send each frame as one JPEG.",
-            }
+            }]
         t = self._next_time()
         pose = self.smoother(self.estimator.detect_for_video(image, t))
-        events = self.analyzer.update(pose)
-        self._record(events)
+        self.flow.update(pose)
         self.frames += 1
         self.frames_with_person += pose.present
         landmarks = None
         if pose.present:
             landmarks = np.round(pose.landmarks[:, [0, 1, 3]].astype(float), 4).tolist()
-        snapshot = self.analyzer.snapshot() if hasattr(self.analyzer, "snapshot") else {"exercise": self.item.exercise}
-        return {
+        events, sets = self.recorder.take()
+        frame = {
             "type": "frame",
             "t": round(t, 3),
             "landmarks": landmarks,
             "events": [e.to_dict() for e in events],
-            "snapshot": snapshot,
+            "snapshot": self.snapshot(),
         }
+        return [*self._set_messages(sets, []), frame]
 
-    def pain(self, rating: int, location: str = "", note: str = "") -> dict:
-        event = PainReported(self.t, int(rating), location, note)
-        self._record([event])
-        return {
-            "type": "pain",
-            "event": event.to_dict(),
-            "advice": "Stop this exercise. If the pain is sharp or does not settle, contact your clinician "
-            "before you continue.",
-        }
+    def snapshot(self) -> dict:
+        """The engine's snapshot of the set in progress, with the flow's phase, set and rest timer."""
+        view = self.flow.view()
+        snap = self.flow.engine_snapshot if view.phase == Phase.EXERCISE else {}
+        for key in ("exercise", "name", "kind", "reps", "target_reps", "hold_s", "hold_target_s", "holding"):
+            snap.setdefault(key, getattr(view, key))
+        snap.update(phase=view.phase, set_index=view.set_index, sets=view.sets, timer_s=view.timer_s,
+                    paused=view.paused)
+        if view.phase == Phase.REST:
+            snap.update(state="rest", message=REST_MESSAGE.format(s=view.timer_s or 0, next=view.next_name))
+        elif view.phase in (Phase.PAIN_RATING, Phase.PAIN_LOCATION, Phase.PAIN_ADVICE):
+            snap.update(state="pain", message=CLINICIAN_ADVICE)
+        elif self.flow.finished:
+            snap.update(state="done", message=DONE_MESSAGE)
+        return snap
 
-    def _close_item(self) -> list[Event]:
-        if not self._open:
-            return []
-        self._open = False
-        events = self.analyzer.finish(self.t)
-        self._record(events)
-        if hasattr(self.analyzer, "series"):
-            self.series[self.item.exercise] = self.analyzer.series()
-        self.recorder.end_set(self.t)
-        return events
+    def _set_messages(self, sets: list[tuple[str, int]], events: list[Event]) -> list[dict]:
+        """A "set" message for the set that began (the last one), or a "done" one when the plan is over."""
+        if sets:
+            item = self.flow.item
+            return [{
+                "type": "set",
+                "done": False,
+                "exercise": item.exercise,
+                "name": item.name,
+                "set_index": sets[-1][1],
+                "sets": item.sets,
+                "target_reps": item.reps,
+                "target_hold_s": item.hold_s,
+                "events": [e.to_dict() for e in events],
+            }]
+        if self.flow.finished and not self._done_sent:
+            self._done_sent = True
+            return [{"type": "set", "done": True, "events": [e.to_dict() for e in events]}]
+        return []
 
-    def next(self) -> dict:
-        """Close the current set and move on (next set of the same item, or the next item)."""
-        events = self._close_item()
-        if self.set_index < self.item.sets:
-            self.set_index += 1
-        elif self.index + 1 < len(self.items):
-            self.index, self.set_index = self.index + 1, 1
-        else:
-            return {"type": "set", "done": True, "events": [e.to_dict() for e in events]}
-        self._start_item()
-        return {
-            "type": "set",
-            "done": False,
-            "exercise": self.item.exercise,
-            "set_index": self.set_index,
-            "target_reps": self.item.reps,
-            "target_hold_s": self.item.hold_s,
-            "events": [e.to_dict() for e in events],
-        }
+    def pain(self, rating: int, location: str = "", note: str = "") -> list[dict]:
+        """A pain stop, as the ``p`` key of ``formcheck live``: the set stops, the report is recorded."""
+        event = self.flow.report_pain(self.t, int(rating), location, note)
+        self.recorder.take()
+        return [{"type": "pain", "event": event.to_dict(), "advice": CLINICIAN_ADVICE}]
+
+    def next(self) -> list[dict]:
+        """Skip to the next exercise (the ``n`` key); a "set" message says which, or that the plan is over."""
+        self.flow.key("n", self.t)
+        events, sets = self.recorder.take()
+        messages = self._set_messages(sets, events)
+        if not messages:  # nothing more to do (after a pain stop, or already done)
+            self._done_sent = True
+            messages = [{"type": "set", "done": True, "events": [e.to_dict() for e in events]}]
+        return messages
 
     def finish(self, status: str = "completed") -> dict:
         """Close the session; returns the report."""
-        self._close_item()
-        self.recorder.close()
-        self.report.frames, self.report.frames_with_person = self.frames, self.frames_with_person
-        self.report.duration_s = round(self.t, 3)
-        data = self.report.to_dict()
-        self.store.finish_session(self.session_id, status=status, report=data, series=self.series or None)
-        return data
+        self.flow.end_open_set(self.t)
+        self.recorder.recorder.close()
+        report = self.flow.report_dict()
+        report.update(frames=self.frames, frames_with_person=self.frames_with_person, duration_s=round(self.t, 3))
+        self.store.finish_session(self.session_id, status=status, report=report, series=self.flow.series or None)
+        return report

@@ -69,19 +69,25 @@ def test_programme_flow_records_sets_pain_and_summary(api):
         assert ws.receive_json()["title"] == "Bad message"
         ws.send_json({"type": "pain", "rating": 11})
         assert ws.receive_json()["title"] == "Bad pain rating"
-        ws.send_json({"type": "pain", "rating": 6, "location": "lower back"})
+        ws.send_json({"type": "next"})
+        step = ws.receive_json()
+        assert step["type"] == "set" and not step["done"] and step["exercise"] == start["items"][1]["exercise"]
+        ws.send_json({"type": "pain", "rating": 6, "location": "lower back"})  # a pain stop, as in formcheck live
         pain = ws.receive_json()
         assert pain["type"] == "pain" and "clinician" in pain["advice"]
         ws.send_json({"type": "next"})
-        step = ws.receive_json()
-        assert step["type"] == "set" and (step["done"] or step["exercise"])
+        assert ws.receive_json() == {"type": "set", "done": True, "events": []}  # nothing more after a pain stop
+        ws.send_bytes(jpeg)
+        assert ws.receive_json()["snapshot"]["state"] == "pain"
         ws.send_json({"type": "stop"})
         summary = ws.receive_json()
-        assert summary["type"] == "summary" and summary["report"]["frames"] == 1
+        assert summary["type"] == "summary" and summary["report"]["frames"] == 2
         assert [p["rating"] for p in summary["report"]["pain"]] == [6]
+        assert summary["report"]["summary"]["ended_by"] == "pain"
     session = client.get(f"/api/sessions/{start['session_id']}", headers={"Authorization": f"Bearer {token}"}).json()
     assert session["kind"] == "live" and session["programme"] == "initial" and session["status"] == "completed"
-    assert len(session["sets"]) == 2 and [p["location"] for p in session["pain"]] == ["lower back"]
+    assert [s["status"] for s in session["sets"]] == ["skipped", "stopped"]
+    assert [p["location"] for p in session["pain"]] == ["lower back"]
 
 
 def test_inbox_keeps_order_but_replaces_a_waiting_frame_with_a_newer_one():

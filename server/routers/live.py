@@ -19,19 +19,20 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import or_, select
 from starlette.concurrency import run_in_threadpool
 
+from formcheck.coaching import PlanItem, plan_item
 from formcheck.store import Programme, User
 from server.auth import COOKIE_NAME
-from server.catalog import check_exercise, exercise_info
+from server.catalog import check_exercise
 from server.deps import user_from_token
 from server.errors import Problem
-from server.live import LiveItem, LiveSession
+from server.live import LiveSession
 from server.programmes import can_see
 
 router = APIRouter(prefix="/api", tags=["live"])
 log = logging.getLogger("formcheck.live")
 
 
-def _programme_items(db, user: User, programme: str) -> tuple[str, list[LiveItem]]:
+def _programme_items(db, user: User, programme: str) -> tuple[str, list[PlanItem]]:
     query = select(Programme).where(
         or_(Programme.owner_id.is_(None), Programme.owner_id == user.id, Programme.id == user.programme_id)
     )
@@ -40,9 +41,13 @@ def _programme_items(db, user: User, programme: str) -> tuple[str, list[LiveItem
     if match is None:
         names = ", ".join(sorted({p.name for p in rows}))
         raise Problem(404, f"No programme {programme!r}. Available: {names}.", "Unknown programme")
-    items = [LiveItem(i["exercise"], i.get("reps"), i.get("hold_s"), int(i.get("sets") or 1)) for i in match.items]
-    for item in items:
-        check_exercise(item.exercise)
+    for i in match.items:
+        check_exercise(i["exercise"])
+    items = [
+        plan_item(i["exercise"], sets=int(i.get("sets") or 1), reps=i.get("reps"), hold_s=i.get("hold_s"),
+                  rest_s=i.get("rest_s"), warmup=bool(i.get("warmup")))
+        for i in match.items
+    ]
     return match.name, items
 
 
@@ -55,10 +60,8 @@ def _setup(ws: WebSocket, token: str | None, exercise: str | None, programme: st
             return user, name, name, items
         if not exercise:
             raise Problem(422, "Say what to do: ?exercise=ID or ?programme=NAME.", "Exercise missing")
-        exercise = check_exercise(exercise)
-        targets = exercise_info(exercise)["targets"]
-        item = LiveItem(exercise, targets.get("reps"), targets.get("hold_s"), 1)
-        return user, exercise_info(exercise)["name"], None, [item]
+        item = plan_item(check_exercise(exercise))  # targets from the catalog, as ``formcheck live``
+        return user, item.name, None, [item]
 
 
 def _error(title: str, status: int, detail: str) -> dict:
@@ -172,31 +175,25 @@ async def live(ws: WebSocket, exercise: str | None = None, programme: str | None
     status, inbox = "interrupted", Inbox()
     reader: asyncio.Task | None = None
     try:
-        session_id = await run_in_threadpool(session.start)
-        await ws.send_json(
-            {
-                "type": "session",
-                "session_id": session_id,
-                "exercise": session.item.exercise,
-                "items": [vars(i) for i in items],
-            }
-        )
+        await run_in_threadpool(session.start)
+        await ws.send_json(session.hello())
         reader = asyncio.create_task(_read(ws, inbox, settings.live_max_frame_bytes))
         while (item := await inbox.get()) is not None:
             kind = item[0]
             if kind == "frame":
                 session.client_t = item[2]
-                reply = await run_in_threadpool(session.frame, item[1])
+                replies = await run_in_threadpool(session.frame, item[1])
             elif kind == "pain":
-                reply = await run_in_threadpool(session.pain, *item[1:])
+                replies = await run_in_threadpool(session.pain, *item[1:])
             elif kind == "next":
-                reply = await run_in_threadpool(session.next)
+                replies = await run_in_threadpool(session.next)
             elif kind == "stop":
                 status = "completed"
                 break
             else:
-                reply = item[1]
-            await ws.send_json(reply)
+                replies = [item[1]]
+            for reply in replies:
+                await ws.send_json(reply)
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
