@@ -35,6 +35,7 @@ STATE_DEBOUNCE_S = 0.5
 SERIES_STEP_S = 0.1
 PROGRESS_STEP_S = 0.25
 MOTION_WINDOW_S = 4.0
+REST_SETTLE_FRACTION = 0.1  # a repetition ends once back at rest for a tenth of its duration (any tempo)
 HOLD_BAND = 0.4  # a hold at the target: within this fraction of the repetition's range from its extreme
 
 
@@ -89,7 +90,8 @@ class ExerciseAnalyzer:
             sides = SIDES if (self.spec.side == "auto" and self.bank.sided[rep.signal]) else ("all",)
             for side in sides:
                 self.counters[side] = RepCounter(rep.rest, rep.target, rep.hysteresis, rep.min_range,
-                                                 rep.min_duration_s, rep.max_duration_s)
+                                                 rep.min_duration_s, rep.max_duration_s,
+                                                 settle_fraction=REST_SETTLE_FRACTION)
         self.hold_timer = HoldTimer(self.spec.hold.dropout_s, self.spec.hold.min_hold_s) if self.spec.hold else None
         self.reps: list[RepCompleted] = []
         self.holds: list[HoldCompleted] = []
@@ -133,6 +135,10 @@ class ExerciseAnalyzer:
 
     def finish(self, t: float) -> list[Event]:
         events: list[Event] = []
+        for side, counter in self.counters.items():  # a last repetition back at rest, still settling
+            rep = counter.flush()
+            if rep is not None:
+                self._movement_ended(side, rep, events)
         if self.hold_timer is not None:
             hold = self.hold_timer.finish(t)
             if hold is not None:
@@ -325,7 +331,9 @@ class ExerciseAnalyzer:
     def _update_reps(self, t: float, active: bool, events: list[Event]) -> None:
         for side, counter in self.counters.items():
             if counter.in_movement and self.state in ("get_into_position", "adjust_camera"):
-                counter.abandon()  # e.g. stood up in the middle of a push-up: not a repetition
+                ended = counter.abandon()  # e.g. stood up in the middle of a push-up: not a repetition
+                if ended is not None:  # ... but one already back at rest before standing up is
+                    self._movement_ended(side, ended, events)
                 if side == self._lead:
                     self._lead = None
                 continue
@@ -334,16 +342,8 @@ class ExerciseAnalyzer:
             rep = counter.update(t, value)
             if not was_moving and counter.in_movement and self._lead is None:
                 self._start_movement(side)
-            if rep is None:
-                continue
-            was_lead = side == self._lead
-            if was_lead:
-                moving = [s for s, c in self.counters.items() if c.in_movement and s != side]
-                self._lead = moving[0] if moving else None
-                self._target_since = None
-            duplicate = bool(self.reps) and rep.start_s < self.reps[-1].end_s  # same movement seen on both sides
-            if (rep.counted and not duplicate) or (not rep.counted and was_lead):
-                self._finish_rep(rep, side, events)
+            if rep is not None:
+                self._movement_ended(side, rep, events)
         counter = self._lead_counter()
         if counter is not None and counter.state in ("target", "returning") and self._lead is not None:
             if self._target_since is None:
@@ -352,6 +352,16 @@ class ExerciseAnalyzer:
             if hold_s > 0 and t - self._last_progress >= PROGRESS_STEP_S:
                 self._last_progress = t
                 events.append(HoldProgress(t, round(t - self._target_since, 2), hold_s))
+
+    def _movement_ended(self, side: str, rep: Rep, events: list[Event]) -> None:
+        was_lead = side == self._lead
+        if was_lead:
+            moving = [s for s, c in self.counters.items() if c.in_movement and s != side]
+            self._lead = moving[0] if moving else None
+            self._target_since = None
+        duplicate = bool(self.reps) and rep.start_s < self.reps[-1].end_s  # same movement seen on both sides
+        if (rep.counted and not duplicate) or (not rep.counted and was_lead):
+            self._finish_rep(rep, side, events)
 
     def _start_movement(self, side: str) -> None:
         self._lead = side

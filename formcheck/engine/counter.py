@@ -49,6 +49,11 @@ class RepCounter:
     ``hysteresis`` beyond ``rest``; reaching the target needs ``target``; a repetition ends back at ``rest``
     and counts when it reached the target, covered ``min_range`` and lasted ``min_duration_s``..``max_duration_s``.
     A tracking gap longer than ``dropout_s`` abandons the movement in progress.
+
+    With ``settle_fraction`` a repetition ends only once the signal has stayed back at rest for that fraction of
+    the movement's duration (state ``settling``); leaving rest again sooner continues the same movement (a
+    tracking flip that dips to rest for a few frames is not the end of a repetition). Being a fraction of the
+    movement's own duration, it holds at any tempo.
     """
 
     def __init__(
@@ -61,6 +66,7 @@ class RepCounter:
         max_duration_s: float = 20.0,
         settle_s: float = 0.0,
         dropout_s: float = 1.0,
+        settle_fraction: float = 0.0,
     ):
         self.sign = 1.0 if target > rest else -1.0
         self.rest, self.target = rest * self.sign, target * self.sign  # internally the target is "up"
@@ -68,6 +74,7 @@ class RepCounter:
         self.min_range = 0.7 * abs(target - rest) if min_range is None else min_range
         self.min_duration_s, self.max_duration_s = min_duration_s, max_duration_s
         self.settle_s, self.dropout_s = settle_s, dropout_s
+        self.settle_fraction = settle_fraction
         self.reset()
 
     def reset(self) -> None:
@@ -80,6 +87,8 @@ class RepCounter:
         self._extreme_t = 0.0
         self._trace: list[tuple[float, float]] = []
         self._rest_exit_t: float | None = None
+        self._settle: tuple[str, float, float] | None = None  # (state before, time and value back at rest)
+        self._resumed: tuple[str, float, float] | None = None  # the last return to rest, left again too soon
 
     @property
     def at_rest(self) -> bool:
@@ -87,7 +96,7 @@ class RepCounter:
 
     @property
     def in_movement(self) -> bool:
-        return self.state in ("moving", "target", "returning")
+        return self.state in ("moving", "target", "returning", "settling")
 
     @property
     def progress(self) -> float:
@@ -97,11 +106,19 @@ class RepCounter:
         v = self._trace[-1][1]
         return max(0.0, min(1.0, (v - self.rest) / (self.target - self.rest)))
 
-    def abandon(self) -> None:
-        """Drop the movement in progress (the person left the position); rest must be seen again."""
-        self._trace = []
+    def abandon(self) -> Rep | None:
+        """Drop the movement in progress (the person left the position); rest must be seen again. A movement
+        that had already come back to rest before (settling, or left rest again too soon) ended there: that
+        movement is returned."""
+        ended = self._settle or self._resumed
+        rep = None
+        if ended is not None and self._trace:
+            self._settle = ended
+            rep = self._back_at_rest(self._last_t)
+        self._trace, self._settle, self._resumed = [], None, None
         self._baseline = math.inf
         self.state, self._rest_since = "unknown", None
+        return rep
 
     def _finish(self, t: float, counted: bool, reason: str = "") -> Rep:
         rep = Rep(self._start, t, self._baseline * self.sign, self._extreme * self.sign, self._extreme_t,
@@ -113,6 +130,8 @@ class RepCounter:
     def update(self, t: float, value: float) -> Rep | None:
         """Feed one sample (NaN when not measurable); returns a finished movement, if any."""
         if not math.isfinite(value):
+            if self.state == "settling" and t - self._last_t > self.dropout_s:
+                return self._back_at_rest(t)
             if self.in_movement and t - self._last_t > self.dropout_s:
                 self.state = "unknown"
                 self._rest_since = None
@@ -142,6 +161,11 @@ class RepCounter:
                 self._extreme, self._extreme_t = v, t
                 self._trace = [(t, v)]
             return None
+        if self.state == "settling":
+            if v <= self.rest + self.hysteresis:
+                return self._back_at_rest(t) if t - self._settle[1] >= self._settle_need() else None
+            self.state = self._settle[0]  # left rest again: the same movement goes on
+            self._resumed, self._settle = self._settle, None
         self._trace.append((t, v))
         if v > self._extreme:
             self._extreme, self._extreme_t = v, t
@@ -152,20 +176,40 @@ class RepCounter:
         elif self.state == "returning" and v >= self.target:
             self.state = "target"
         if v <= self.rest:
-            reached = self.state in ("target", "returning")
-            self.state = "rest"
-            self._rest_exit_t = t
-            rep = self._finish(t, False)
-            self._baseline = v
-            if not reached:
-                rep.reason = "target not reached"
-            elif rep.range < self.min_range:
-                rep.reason = "range of motion too small"
-            elif rep.duration_s < self.min_duration_s:
-                rep.reason = "too quick"
-            elif rep.duration_s > self.max_duration_s:
-                rep.reason = "too slow"
-            else:
-                rep.counted = True
-            return rep
+            self._settle = (self.state, t, v)
+            if self._settle_need() > 0:
+                self.state = "settling"
+                return None
+            return self._back_at_rest(t)
         return None
+
+    def flush(self) -> Rep | None:
+        """The stream ended: a movement that was back at rest and settling ends there."""
+        return self._back_at_rest(self._last_t) if self.state == "settling" else None
+
+    def _settle_need(self) -> float:
+        return self.settle_fraction * (self._settle[1] - self._start)
+
+    def _back_at_rest(self, t: float) -> Rep:
+        """The movement ended when the signal came back to rest (``self._settle``)."""
+        before, end_t, end_v = self._settle
+        self._settle = self._resumed = None
+        self._trace = [(tt, v) for tt, v in self._trace if tt <= end_t]
+        if self._trace:
+            self._extreme_t, self._extreme = max(self._trace, key=lambda p: p[1])
+        reached = before in ("target", "returning")
+        self.state = "rest"
+        self._rest_exit_t = t
+        rep = self._finish(end_t, False)
+        self._baseline = end_v
+        if not reached:
+            rep.reason = "target not reached"
+        elif rep.range < self.min_range:
+            rep.reason = "range of motion too small"
+        elif rep.duration_s < self.min_duration_s:
+            rep.reason = "too quick"
+        elif rep.duration_s > self.max_duration_s:
+            rep.reason = "too slow"
+        else:
+            rep.counted = True
+        return rep

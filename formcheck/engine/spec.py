@@ -58,6 +58,10 @@ class SignalSpec(_Strict):
         return getattr(self, self.kind)
 
 
+TEMPO_QUICK = 2.0  # a repetition may be this many times quicker than the quickest comfortable tempo
+TEMPO_SLOW = 3.0  # ... and this many times slower than the slowest one
+
+
 class RepSpec(_Strict):
     """A repetition: ``signal`` leaves its ``rest`` value, passes ``target`` and comes back past ``rest``."""
 
@@ -66,13 +70,27 @@ class RepSpec(_Strict):
     target: float
     hysteresis: float = Field(4.0, ge=0)
     min_range: float | None = Field(None, ge=0)  # default: 70% of |rest - target|
-    min_duration_s: float = Field(0.4, ge=0)
-    max_duration_s: float = Field(20.0, gt=0)
-    tempo_s: tuple[float, float] = (1.0, 6.0)  # comfortable duration of one repetition, for the score
+    # a repetition lasts tempo_s[0] / 2 .. 3 * tempo_s[1] unless given: twice as quick as the quickest
+    # comfortable tempo still counts, and so does a slow one; the limits scale with the exercise's tempo
+    min_duration_s: float = Field(None, ge=0)
+    max_duration_s: float = Field(None, gt=0)
+    tempo_s: tuple[float, float] = (1.0, 6.0)  # comfortable duration of one repetition (score, duration limits)
     hold_s: float = Field(0.0, ge=0)  # hold at the target position (e.g. 3 s at the top of a leg raise)
     hold_band: float | None = Field(None, ge=0)  # within this of the rep's extreme counts as holding
     keep_position: bool = True  # leaving the starting position (lying / upright) abandons the repetition
     doc: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _duration_limits(cls, data):
+        if isinstance(data, dict):
+            lo, hi = data.get("tempo_s") or (1.0, 6.0)
+            data = {**data}
+            if data.get("min_duration_s") is None:
+                data["min_duration_s"] = round(float(lo) / TEMPO_QUICK, 3)
+            if data.get("max_duration_s") is None:
+                data["max_duration_s"] = round(float(hi) * TEMPO_SLOW, 3)
+        return data
 
     @model_validator(mode="after")
     def _distinct(self) -> RepSpec:
