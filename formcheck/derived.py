@@ -210,7 +210,9 @@ def loop_truth(truth: Truth, stream: PoseStream, looped: PoseStream, times: int 
     offset."""
     span = _present_span(stream)
     a, b = span
-    copy_s = (len(looped) / times) / stream.fps  # each copy with its seam
+    n_seen = b - a
+    n_fade = (len(looped) - times * n_seen) // max(times - 1, 1)
+    copy_s = (n_seen + n_fade) / stream.fps  # each copy and the seam after it
     shift = looped.timestamps[0] - stream.timestamps[a]
     holds = tuple((s + shift + i * copy_s, e + shift + i * copy_s) for i in range(times) for s, e in truth.holds)
     tol = None if truth.reps_tolerance is None else truth.reps_tolerance * times
