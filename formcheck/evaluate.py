@@ -330,7 +330,7 @@ def format_table(results: list[ClipResult], summary: dict) -> str:
         truth = {None: "", True: "fault", False: "ok"}[r.faulty]
         faults = f"{truth}/{'found' if r.faults_found else 'none'}" if truth else ""
         exp = "" if r.expected is None else str(r.expected)
-        got = "ERR" if r.error else str(r.got)
+        got = "ERR" if r.error else ("" if r.got is None else str(r.got))
         note = r.error or r.note or (f"recognised {r.recognised}" if r.recognised else "")
         lines.append(f"{r.clip[:44]:44s} {r.exercise[:24]:24s} {exp:>8s} {got:>4s} {ok:>4s} {holds:>6s} {faults:>14s}"
                      + (f"  {note}" if note else ""))
