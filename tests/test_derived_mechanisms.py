@@ -43,6 +43,15 @@ def test_without_settling_the_dip_splits_the_movement():
     assert len(reps) == 2
 
 
+def test_the_wait_at_rest_is_bounded():
+    t, v = raise_with_flip(0.5)  # a 16 s movement: a tenth would be 1.6 s
+    counter = RepCounter(rest=-0.7, target=-0.25, hysteresis=0.05, settle_fraction=0.1, settle_max_s=0.6)
+    done = [(tt, r) for tt, vv in zip(t, v, strict=True) if (r := counter.update(float(tt), float(vv))) is not None]
+    assert len(done) == 1
+    reported_at, rep = done[0]
+    assert rep.counted and 0.6 <= reported_at - rep.end_s <= 0.6 + 0.1
+
+
 def test_back_to_back_repetitions_with_a_real_pause_still_count():
     t = np.arange(0, 12, 1 / 30)
     v = 150 - 40 * np.clip(np.sin(2 * np.pi * t / 3), 0, None)  # 1.5 s down-up, 1.5 s standing, x4

@@ -35,7 +35,8 @@ STATE_DEBOUNCE_S = 0.5
 SERIES_STEP_S = 0.1
 PROGRESS_STEP_S = 0.25
 MOTION_WINDOW_S = 4.0
-REST_SETTLE_FRACTION = 0.1  # a repetition ends once back at rest for a tenth of its duration (any tempo)
+REST_SETTLE_FRACTION = 0.1  # a repetition ends once back at rest for a tenth of its duration (any tempo) ...
+REST_SETTLE_MAX_S = 0.6  # ... and at most this long, so live feedback on a slow repetition is not late
 HOLD_BAND = 0.4  # a hold at the target: within this fraction of the repetition's range from its extreme
 
 
@@ -91,7 +92,8 @@ class ExerciseAnalyzer:
             for side in sides:
                 self.counters[side] = RepCounter(rep.rest, rep.target, rep.hysteresis, rep.min_range,
                                                  rep.min_duration_s, rep.max_duration_s,
-                                                 settle_fraction=REST_SETTLE_FRACTION)
+                                                 settle_fraction=REST_SETTLE_FRACTION,
+                                                 settle_max_s=REST_SETTLE_MAX_S)
         self.hold_timer = HoldTimer(self.spec.hold.dropout_s, self.spec.hold.min_hold_s) if self.spec.hold else None
         self.reps: list[RepCompleted] = []
         self.holds: list[HoldCompleted] = []

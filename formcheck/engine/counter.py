@@ -53,7 +53,7 @@ class RepCounter:
     With ``settle_fraction`` a repetition ends only once the signal has stayed back at rest for that fraction of
     the movement's duration (state ``settling``); leaving rest again sooner continues the same movement (a
     tracking flip that dips to rest for a few frames is not the end of a repetition). Being a fraction of the
-    movement's own duration, it holds at any tempo.
+    movement's own duration, it holds at any tempo; ``settle_max_s`` bounds the wait (live feedback).
     """
 
     def __init__(
@@ -67,6 +67,7 @@ class RepCounter:
         settle_s: float = 0.0,
         dropout_s: float = 1.0,
         settle_fraction: float = 0.0,
+        settle_max_s: float = math.inf,
     ):
         self.sign = 1.0 if target > rest else -1.0
         self.rest, self.target = rest * self.sign, target * self.sign  # internally the target is "up"
@@ -74,7 +75,7 @@ class RepCounter:
         self.min_range = 0.7 * abs(target - rest) if min_range is None else min_range
         self.min_duration_s, self.max_duration_s = min_duration_s, max_duration_s
         self.settle_s, self.dropout_s = settle_s, dropout_s
-        self.settle_fraction = settle_fraction
+        self.settle_fraction, self.settle_max_s = settle_fraction, settle_max_s
         self.reset()
 
     def reset(self) -> None:
@@ -188,7 +189,7 @@ class RepCounter:
         return self._back_at_rest(self._last_t) if self.state == "settling" else None
 
     def _settle_need(self) -> float:
-        return self.settle_fraction * (self._settle[1] - self._start)
+        return min(self.settle_fraction * (self._settle[1] - self._start), self.settle_max_s)
 
     def _back_at_rest(self, t: float) -> Rep:
         """The movement ended when the signal came back to rest (``self._settle``)."""
