@@ -384,9 +384,13 @@ def exercises(
         typer.echo(f"  - {line}")
     typer.echo(spec.doc)
     for rule in spec.rules:
-        typer.echo(f"  rule {rule.id} ({rule.severity}): \"{rule.message}\" - {rule.doc}")
+        bounds = " and ".join(f"{word} {v:g}" for word, v in (("at least", rule.min), ("at most", rule.max))
+                              if v is not None)
+        about = f" - {rule.doc}" if rule.doc else ""
+        typer.echo(f"  rule {rule.id} ({rule.severity}, {rule.signal} {bounds}): \"{rule.message}\"{about}")
     t = spec.targets
-    typer.echo(f"targets: reps {t.reps or '-'}, sets {t.sets}, hold {spec.hold_target_s or '-'} s, rest {t.rest_s:g} s")
+    hold = f", hold {spec.hold_target_s:g} s" if spec.hold_target_s else ""
+    typer.echo(f"targets: reps {t.reps or '-'}, sets {t.sets}{hold}, rest {t.rest_s:g} s")
 
 
 def _print_summary(d: dict) -> None:

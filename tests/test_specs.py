@@ -115,6 +115,10 @@ def test_toml_spec(tmp_path):
         (("targets: {reps: 5}", "targets: {reps: 5, repz: 3}"), "targets.repz: unknown field (check the spelling)"),
         (("rest: 150, target: 110", "rest: 150, target: 152"), "rest and target must differ"),
         (("kind: reps", "kind: hold"), "kind 'hold' needs a 'hold' section"),
+        (("targets: {reps: 5}", "rules: [{id: r1, message: m, signal: knee, min: 140, max: 100}]\ntargets: {reps: 5}"),
+         "rule 'r1' has min 140 above max 100"),
+        (("target: 110}", "target: 110, tempo_s: [6, 2]}"), "tempo_s must be [shortest, longest]"),
+        (("target: 110}", "target: 110, min_duration_s: 5, max_duration_s: 2}"), "min_duration_s (5) is more than"),
     ],
 )
 def test_invalid_specs_get_clear_messages(tmp_path, change, expected):
@@ -152,6 +156,7 @@ def test_exercises_command_lists_and_shows(tmp_path):
     assert listing.exit_code == 0 and len(listing.stdout.splitlines()) == len(list_exercises())
     shown = runner.invoke(app, ["exercises", "straight_leg_raise"])
     assert shown.exit_code == 0 and "keep the raised knee straight" in shown.stdout
+    assert "knee at least 145" in shown.stdout and "hold 3 s" in shown.stdout
     mine = runner.invoke(app, ["exercises", str(write(tmp_path, MINIMAL))])
     assert mine.exit_code == 0 and "My squat" in mine.stdout
     bad = runner.invoke(app, ["exercises", "sqaut"])

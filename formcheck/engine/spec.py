@@ -96,11 +96,22 @@ class RepSpec(_Strict):
     def _distinct(self) -> RepSpec:
         if abs(self.rest - self.target) <= 2 * self.hysteresis:
             raise ValueError("rest and target must differ by more than twice the hysteresis")
+        if self.tempo_s[0] > self.tempo_s[1]:
+            raise ValueError(f"tempo_s must be [shortest, longest], got {list(self.tempo_s)}")
+        if self.min_duration_s > self.max_duration_s:
+            raise ValueError(f"min_duration_s ({self.min_duration_s:g}) is more than "
+                             f"max_duration_s ({self.max_duration_s:g})")
         return self
 
     @property
     def rising(self) -> bool:
         return self.target > self.rest
+
+
+def _check_order(lo: float | None, hi: float | None, what: str) -> None:
+    if lo is not None and hi is not None and lo > hi:
+        raise ValueError(f"{what} has min {lo:g} above max {hi:g}: no value can be in that range "
+                         "(swap them, or keep only one bound)")
 
 
 class Condition(_Strict):
@@ -114,6 +125,7 @@ class Condition(_Strict):
     def _bounded(self) -> Condition:
         if self.min is None and self.max is None:
             raise ValueError(f"condition on {self.signal!r} needs min or max")
+        _check_order(self.min, self.max, f"condition on {self.signal!r}")
         return self
 
 
@@ -147,6 +159,7 @@ class RuleSpec(_Strict):
     def _bounded(self) -> RuleSpec:
         if self.min is None and self.max is None:
             raise ValueError(f"rule {self.id!r} needs min or max")
+        _check_order(self.min, self.max, f"rule {self.id!r}")
         return self
 
 
