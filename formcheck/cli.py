@@ -28,6 +28,28 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".m4v")
+
+
+def check_output(path: Path | None, what: str, suffixes: tuple[str, ...] = ()) -> None:
+    """Fail with a clear message, before any work is done, when ``path`` cannot be written."""
+    if path is None:
+        return
+    if path.is_dir():
+        fail(f"{what}: {path} is a folder; give a file name inside it")
+    if suffixes and path.suffix.lower() not in suffixes:
+        fail(f"{what}: {path.name} must end in {' or '.join(suffixes)}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        existed = path.exists()
+        with open(path, "ab"):
+            pass
+        if not existed:
+            path.unlink()
+    except OSError as exc:
+        fail(f"{what}: cannot write {path} ({exc.strerror or exc})")
+
+
 @models_app.command("build")
 def models_build(
     variant: Annotated[list[str] | None, typer.Argument(help="lite, full, heavy (default: all)")] = None,
@@ -92,6 +114,9 @@ def analyze(
     from formcheck.recording import PoseRecorder
     from formcheck.sources import SourceError, open_source
 
+    check_output(json_out, "--json")
+    check_output(annotated, "--annotated", VIDEO_SUFFIXES)
+    check_output(landmarks, "--landmarks", (".npz",))
     try:
         analyzer = make_analyzer(exercise)
     except (KeyError, ValueError) as exc:

@@ -1,0 +1,42 @@
+"""The command line refuses bad arguments with a clear message and exit code 2, before any work is done."""
+
+import pytest
+from typer.testing import CliRunner
+
+from formcheck.cli import app
+
+
+@pytest.fixture(autouse=True)
+def keep_stderr(monkeypatch):
+    monkeypatch.setenv("FORMCHECK_VERBOSE", "1")  # silence_native_logs would swap the runner's stderr
+
+
+@pytest.fixture
+def video(tmp_path):
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(b"not read: the output check comes first")
+    return path
+
+
+@pytest.mark.parametrize(
+    "option, value, expected",
+    [
+        ("--json", "{tmp}", "is a folder"),
+        ("--json", "/proc/no/report.json", "cannot write"),
+        ("--annotated", "{tmp}/annotated.txt", "must end in .mp4"),
+        ("--annotated", "/proc/no/annotated.mp4", "cannot write"),
+        ("--landmarks", "{tmp}/lm.csv", "must end in .npz"),
+    ],
+)
+def test_unwritable_outputs_are_refused_up_front(tmp_path, video, option, value, expected):
+    result = CliRunner().invoke(app, ["analyze", str(video), "-e", "squat", option, value.format(tmp=tmp_path)])
+    assert result.exit_code == 2
+    assert expected in result.output and option in result.output
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+    assert list(tmp_path.iterdir()) == [video]  # nothing left behind
+
+
+def test_a_writable_output_is_not_left_behind_when_the_input_is_bad(tmp_path, video):
+    result = CliRunner().invoke(app, ["analyze", str(video), "-e", "squat", "--json", str(tmp_path / "r.json")])
+    assert result.exit_code == 2 and "is not a video that can be read" in result.output
+    assert not (tmp_path / "r.json").exists()
