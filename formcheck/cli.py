@@ -210,9 +210,21 @@ def serve(
     if db:
         os.environ["FORMCHECK_DATABASE_URL"] = db
     from server.app import create_app
+    from server.settings import Settings
 
+    open_store_or_fail(Settings().db_url).close()  # a wrong database URL: a message, not a startup traceback
     typer.echo(f"formcheck server on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+def open_store_or_fail(url: str):
+    """Open the database, or fail with a message naming the URL (password hidden) and the reason."""
+    from formcheck.live import LiveError, open_store
+
+    try:
+        return open_store(url)
+    except LiveError as exc:
+        fail(str(exc))
 
 
 @users_app.command("add")
@@ -225,7 +237,6 @@ def users_add(
     db: Annotated[str | None, typer.Option("--db", help="database URL (default: SQLite in the data folder)")] = None,
 ) -> None:
     """Create an account (start here: the first therapist), in the server's database."""
-    from formcheck.store import Store
     from server.accounts import create_user
     from server.settings import Settings
 
@@ -233,7 +244,7 @@ def users_add(
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    store = Store(db or Settings().db_url)
+    store = open_store_or_fail(db or Settings().db_url)
     try:
         user_id = create_user(store, username, password, role, display_name, therapist)
     except ValueError as exc:

@@ -182,8 +182,20 @@ def open_store(url: str | None):
     except ArgumentError:
         raise LiveError(f"{url!r} is not a database URL (e.g. sqlite:///path/to/formcheck.db)") from None
     except (SQLAlchemyError, OSError) as exc:
-        reason = getattr(exc, "orig", None) or exc
-        raise LiveError(f"cannot open the database {url or '(default)'}: {reason}") from None
+        reason = str(getattr(exc, "orig", None) or exc).strip()
+        raise LiveError(f"cannot open the database {_shown_url(url)}: {reason}") from None
+
+
+def _shown_url(url: str | None) -> str:
+    """The database URL for messages, with any password hidden."""
+    from sqlalchemy.engine import make_url
+
+    if not url:
+        return "(default)"
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - only for a message
+        return url
 
 
 def _analyzer_factory(exercise: str):

@@ -40,3 +40,20 @@ def test_a_writable_output_is_not_left_behind_when_the_input_is_bad(tmp_path, vi
     result = CliRunner().invoke(app, ["analyze", str(video), "-e", "squat", "--json", str(tmp_path / "r.json")])
     assert result.exit_code == 2 and "is not a video that can be read" in result.output
     assert not (tmp_path / "r.json").exists()
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("bogus://x", "'bogus://x' is not a database URL"),
+        ("not a url", "is not a database URL"),
+        ("sqlite:////nonexistent/folder/formcheck.db", "cannot open the database sqlite:////nonexistent"),
+        ("postgresql://someone:secret@127.0.0.1:1/formcheck", "cannot open the database postgresql://someone:***@"),
+    ],
+)
+@pytest.mark.parametrize("command", [["users", "add", "ther_qa", "--password-stdin"], ["serve"]])
+def test_a_wrong_database_url_is_a_message(command, url, expected):
+    result = CliRunner().invoke(app, [*command, "--db", url], input="a-long-password\n")
+    assert result.exit_code == 2, result.output
+    assert expected in result.output and "secret" not in result.output
+    assert isinstance(result.exception, SystemExit)
