@@ -195,8 +195,13 @@ def check_model(variant: str, models_dir: Path = MODELS_DIR) -> Path:
     rebuild = "run `formcheck models build` to rebuild it"
     if not path.exists():
         raise ModelError(f"pose model {path.name} is missing; {rebuild}")
-    expected = expected_sums(models_dir).get(path.name)
-    if expected and _sha256(path.read_bytes()) != expected:
+    try:
+        expected = expected_sums(models_dir).get(path.name)
+        content = path.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"cannot read the pose model {path} ({exc.strerror or exc}); check the permissions "
+                         f"of {models_dir}, or {rebuild}") from None
+    if expected and _sha256(content) != expected:
         raise ModelError(f"pose model {path.name} is corrupt (sha256 mismatch); {rebuild}")
     return path
 

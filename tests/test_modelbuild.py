@@ -20,6 +20,12 @@ def test_corrupt_model_is_detected(tmp_path):
         check_model("lite", tmp_path)
 
 
+def test_unreadable_model_is_a_message(tmp_path):
+    bundle_path("lite", tmp_path).mkdir()  # exists but cannot be read as a file (root ignores chmod)
+    with pytest.raises(ModelError, match="cannot read the pose model .*permissions"):
+        check_model("lite", tmp_path)
+
+
 def test_unknown_variant():
     with pytest.raises(ModelError, match="lite, full, heavy"):
         bundle_path("medium")
