@@ -35,7 +35,11 @@ def _validation_detail(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form")]
-        msg = err.get("msg", "invalid")
+        msg = err.get("msg", "invalid").removeprefix("Value error, ")
+        if err.get("type") == "json_invalid":
+            loc, msg = [], "the request body is not valid JSON"
+        elif err.get("type") == "extra_forbidden":
+            msg = "unknown field (check the spelling)"
         parts.append(f"{'.'.join(loc)}: {msg}" if loc else msg)
     return "; ".join(parts) or "invalid request"
 

@@ -208,3 +208,15 @@ def test_patch_level_moves_a_builtin_programme_along_but_keeps_a_custom_one(api)
     client.patch(f"/api/patients/{pid}", json={"programme_id": mine["id"]}, headers=t1)
     r = client.patch(f"/api/patients/{pid}", json={"level": "initial"}, headers=t1)
     assert r.json()["level"] == "initial" and r.json()["programme"] == "Mine"
+
+
+def test_invalid_programme_requests_are_explained_in_plain_words(api):
+    client, t1, _ = api
+    r = client.post("/api/programmes", json={"name": "x", "level": "initial", "items": [{"exercise": "squat"}]},
+                    headers=t1)
+    assert r.status_code == 422 and "needs a target" in r.json()["detail"] and "Value error" not in r.json()["detail"]
+    r = client.post("/api/programmes", content=b"not json", headers={**t1, "content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["detail"] == "the request body is not valid JSON"
+    r = client.post("/api/programmes", json={"name": "x", "level": "initial", "titel": "x",
+                                             "items": [{"exercise": "squat", "reps": 5}]}, headers=t1)
+    assert r.status_code == 422 and "titel: unknown field" in r.json()["detail"]

@@ -75,7 +75,8 @@ def _read(path: Path) -> Programme:
         return Programme.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'programme'}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or 'programme'}: {err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
         )
         raise ProgrammeError(f"The programme file {path} is invalid: {problems}") from None
 
