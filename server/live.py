@@ -108,7 +108,10 @@ class LiveSession:
 
     def frame(self, jpeg: bytes) -> list[dict]:
         """Pose, events and the session's state for one JPEG frame (after a "set" message when one began)."""
-        image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        try:
+            image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR) if jpeg else None
+        except cv2.error:
+            image = None
         if image is None:
             return [{
                 "type": "error",

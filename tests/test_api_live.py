@@ -50,6 +50,20 @@ def test_unknown_exercise_or_programme(api):
     assert first_message(client, f"token={token}")["status"] == 422
 
 
+def test_garbage_messages_get_an_error_and_the_session_goes_on(api):
+    client, token = api
+    with client.websocket_connect(f"/api/live?exercise=squat&token={token}") as ws:
+        assert ws.receive_json()["type"] == "session"
+        for garbage in (b"", b"\x00\x01not a jpeg", b"\xff\xd8\xff\xe0 broken jpeg"):
+            ws.send_bytes(garbage)
+            assert ws.receive_json()["title"] == "Bad frame"
+        for text in ("not json", "[1, 2]", '{"type": "pain", "rating": "ten"}'):
+            ws.send_text(text)
+            assert ws.receive_json()["type"] == "error"
+        ws.send_text('{"type": "stop"}')
+        assert ws.receive_json()["type"] == "summary"
+
+
 def test_programme_flow_records_sets_pain_and_summary(api):
     client, token = api
     import cv2
