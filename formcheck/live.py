@@ -655,6 +655,8 @@ def _one_line_summary(report: dict) -> str:
             parts.append(f"{r['name']} {len(r['holds_s'])} holds")
     if report.get("pain"):
         parts.append(f"pain reported {report['pain'][-1]['rating']}/10")
+    if report.get("frames") and not report.get("frames_with_person"):
+        parts.append("nobody was seen: make sure the whole body is in view")
     return "; ".join(parts) or "nothing recorded"
 
 

@@ -434,3 +434,13 @@ def test_unreachable_display_is_a_clear_error(monkeypatch):
         pytest.skip("libX11 is not installed, the check is left to the GUI toolkit")
     with pytest.raises(LiveError, match="cannot connect to the display :987"):
         check_display()
+
+
+def test_the_closing_line_says_when_nobody_was_seen():
+    from formcheck.live import _one_line_summary
+
+    rows = [{"name": "Squat", "reps": 0, "target_reps": 10, "holds_s": []}]
+    empty = {"summary": {"exercises": rows}, "frames": 300, "frames_with_person": 0}
+    assert _one_line_summary(empty) == "Squat 0/10 reps; nobody was seen: make sure the whole body is in view"
+    seen = {**empty, "frames_with_person": 250}
+    assert _one_line_summary(seen) == "Squat 0/10 reps"
