@@ -165,7 +165,10 @@ def analyze(
     if report.frames == 0:
         fail("the video has no frames")
     if report.frames_with_person == 0:
-        fail("nobody was seen in the video: make sure the whole body is in view", code=3)
+        nobody = "nobody was seen in the video: make sure the whole body is in view"
+        if nobody in data["notices"]:  # already printed as a note
+            raise typer.Exit(3)
+        fail(nobody, code=3)
 
 
 @app.command()
@@ -431,7 +434,8 @@ def exercises(
 
 def _print_summary(d: dict) -> None:
     typer.echo(
-        f"{d['source']}: {d['exercise']}, {d['frames']} frames ({d['duration_s']:.1f} s), "
+        f"{d['source']}: {d['exercise']}, {d['frames']} frame{'' if d['frames'] == 1 else 's'} "
+        f"({d['duration_s']:.1f} s), "
         f"person in {d['frames_with_person']} frames, model {d['model']}"
     )
     typer.echo(f"repetitions: {d['rep_count']}")

@@ -57,3 +57,16 @@ def test_a_wrong_database_url_is_a_message(command, url, expected):
     assert result.exit_code == 2, result.output
     assert expected in result.output and "secret" not in result.output
     assert isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.slow
+def test_a_picture_of_nobody_says_so_once_with_exit_code_3(tmp_path):
+    import cv2
+    import numpy as np
+
+    picture = tmp_path / "empty_room.png"
+    cv2.imwrite(str(picture), np.full((240, 320, 3), 90, np.uint8))
+    result = CliRunner().invoke(app, ["analyze", str(picture), "-e", "squat", "--no-progress"])
+    assert result.exit_code == 3
+    assert "1 frame (" in result.output
+    assert result.output.count("nobody was seen in the video") == 1
