@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from html import escape
 from http import HTTPStatus
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("formcheck.server")
@@ -44,6 +45,22 @@ def _validation_detail(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def _page_problem(request: Request, status: int, title: str, detail: str) -> HTMLResponse | None:
+    """For a browser opening a web page (not the API): the problem as a small HTML page instead of JSON."""
+    api = request.url.path.startswith(("/api", "/docs", "/static", "/openapi"))
+    if api or "text/html" not in request.headers.get("accept", ""):
+        return None
+    title, detail = escape(title), escape(detail)
+    body = (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title} · formcheck</title>'
+        '<link rel="stylesheet" href="/static/web/app.css"></head><body>'
+        '<header class="topbar"><a class="brand" href="/">formcheck</a></header>'
+        f'<main id="main"><h1>{title}</h1><p>{detail}</p><p><a href="/">Back to the start page</a></p></main>'
+        "</body></html>"
+    )
+    return HTMLResponse(body, status_code=status)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every exception into a problem response."""
 
@@ -53,11 +70,15 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"Nothing at {request.url.path}."
+            page = _page_problem(request, 404, "Page not found", f"There is no page at {request.url.path}.")
+            if page:
+                return page
         return problem_response(exc.status_code, title, detail, getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def validation_problem(request: Request, exc: RequestValidationError):
-        return problem_response(422, "Invalid request", _validation_detail(exc))
+        page = _page_problem(request, 404, "Page not found", f"There is no page at {request.url.path}.")
+        return page or problem_response(422, "Invalid request", _validation_detail(exc))
 
     @app.exception_handler(Exception)
     async def unexpected_problem(request: Request, exc: Exception):
