@@ -343,6 +343,17 @@ def test_exercise_page_without_a_camera_says_so(site, page):
     assert page.get_by_role("button", name="Start").is_enabled()  # can try again
 
 
+def test_exercise_page_with_an_unknown_exercise_says_so(site, page):
+    server, _, _ = site
+    log_in(page, server, "ada")
+    page.wait_for_url(re.compile(r"/patient$"))
+    page.goto(f"{server.url}/exercise?exercise=sqaut")
+    alert = page.locator("#page-error")
+    alert.wait_for()
+    assert 'no exercise called "sqaut"' in alert.inner_text()
+    assert page.get_by_role("button", name="Start").is_disabled()
+
+
 # Contrast of every visible text element against the background it is drawn on (WCAG AA: 4.5, large text 3).
 LOW_CONTRAST_JS = """() => {
   const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);

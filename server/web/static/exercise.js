@@ -392,6 +392,11 @@ runPage(async () => {
   } catch {
     catalog = new Map(); // the how-to text is a nicety; exercising works without it
   }
+  if (exerciseParam && catalog.size && !catalog.has(exerciseParam)) {
+    ui.start.disabled = true;
+    showError(new Error(`There is no exercise called "${exerciseParam}". Open Today's programme and press Start on one.`));
+    return;
+  }
   if (exerciseParam) showHowTo(exerciseParam);
   window.addEventListener("pagehide", () => {
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "stop" }));
