@@ -138,6 +138,12 @@ def test_unreadable_files(tmp_path):
         load_spec_file(write(tmp_path, "id: [unclosed\n"))
     with pytest.raises(SpecError, match="must be a mapping"):
         parse_spec(["not", "a", "mapping"], "list.yaml")
+    with pytest.raises(SpecError, match="is a folder; give an exercise spec file"):
+        load_spec_file(tmp_path)
+    binary = tmp_path / "clip.mp4"
+    binary.write_bytes(b"\x00\x00\x00\x18ftypmp42\xff\xfe\xfa")
+    with pytest.raises(SpecError, match="clip.mp4 is not a text file"):
+        load_spec_file(binary)
 
 
 def test_catalog_readme_explains_the_schema():

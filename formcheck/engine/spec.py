@@ -257,9 +257,16 @@ def parse_spec(data: object, origin: str = "spec") -> ExerciseSpec:
 def load_spec_file(path: str | Path) -> ExerciseSpec:
     """Load and validate a spec file (``.yaml``, ``.yml`` or ``.toml``)."""
     path = Path(path)
+    if path.is_dir():
+        raise SpecError(f"{path} is a folder; give an exercise spec file (.yaml or .toml)")
     if not path.is_file():
         raise SpecError(f"exercise spec file {path} does not exist")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SpecError(f"{path.name} is not a text file; an exercise spec is a .yaml or .toml text file") from None
+    except OSError as exc:
+        raise SpecError(f"cannot read the exercise spec file {path} ({exc.strerror or exc})") from None
     try:
         if path.suffix == ".toml":
             import tomllib
