@@ -432,6 +432,11 @@ def exercises(
     typer.echo(f"targets: reps {t.reps or '-'}, sets {t.sets}{hold}, rest {t.rest_s:g} s")
 
 
+def _readable(rule_id: str) -> str:
+    """A rule id as words ('hips_sagging' -> 'hips sagging')."""
+    return rule_id.replace("_", " ")
+
+
 def _print_summary(d: dict) -> None:
     typer.echo(
         f"{d['source']}: {d['exercise']}, {d['frames']} frame{'' if d['frames'] == 1 else 's'} "
@@ -440,14 +445,19 @@ def _print_summary(d: dict) -> None:
     )
     typer.echo(f"repetitions: {d['rep_count']}")
     for r in d["reps"]:
-        faults = ", ".join(r["faults"]) or "good form"
+        faults = ", ".join(_readable(f) for f in r["faults"]) or "good form"
         typer.echo(f"  #{r['index']}: {r['start_s']:.1f}-{r['end_s']:.1f} s  score {r['score']:.0f}  {faults}")
     for h in d["holds"]:
-        typer.echo(f"hold {h['start_s']:.1f}-{h['end_s']:.1f} s: {h['duration_s']:.1f} s (target {h['target_s']} s)")
+        target = f" (target {h['target_s']:g} s)" if h.get("target_s") else ""
+        faults = ", ".join(_readable(f) for f in h.get("faults") or [])
+        typer.echo(f"hold {h['start_s']:.1f}-{h['end_s']:.1f} s: {h['duration_s']:.1f} s{target}"
+                   + (f"  {faults}" if faults else ""))
     if d["warnings"]:
         typer.echo(f"form warnings: {len(d['warnings'])}")
         for w in d["warnings"][:10]:
             typer.echo(f"  {w['t_s']:6.1f} s  {w['message']}")
+        if len(d["warnings"]) > 10:
+            typer.echo(f"  ... and {len(d['warnings']) - 10} more (all of them are in the --json report)")
     for n in d["notices"]:
         typer.secho(f"note: {n}", fg=typer.colors.YELLOW)
 

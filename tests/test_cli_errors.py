@@ -70,3 +70,20 @@ def test_a_picture_of_nobody_says_so_once_with_exit_code_3(tmp_path):
     assert result.exit_code == 3
     assert "1 frame (" in result.output
     assert result.output.count("nobody was seen in the video") == 1
+
+
+def test_the_summary_reads_as_words(capsys):
+    from formcheck.cli import _print_summary
+
+    rep = {"index": 1, "start_s": 1.0, "end_s": 2.5, "score": 80.0, "faults": ["hips_sagging"]}
+    report = {
+        "source": "clip.mp4", "exercise": "pushup", "frames": 100, "duration_s": 3.3, "frames_with_person": 100,
+        "model": "full", "rep_count": 1, "reps": [rep], "notices": [],
+        "holds": [{"start_s": 0.5, "end_s": 3.0, "duration_s": 2.5, "target_s": None, "faults": ["bent_knee"]}],
+        "warnings": [{"t_s": float(i), "rule": "hips_sagging", "message": "keep your hips up"} for i in range(12)],
+    }
+    _print_summary(report)
+    out = capsys.readouterr().out
+    assert "score 80  hips sagging" in out and "_" not in out.replace("clip.mp4", "")
+    assert "hold 0.5-3.0 s: 2.5 s  bent knee" in out and "None" not in out
+    assert "... and 2 more" in out
