@@ -113,11 +113,23 @@ class ThreadedSink(BackgroundWorker):
                 closer()
 
 
+def _exercise_title(exercise: str) -> tuple[str, str]:
+    """The exercise's name and kind for the overlay ('Push-up', 'reps'); the id itself when it has no spec."""
+    try:
+        from formcheck.engine import load_spec
+
+        spec = load_spec(exercise)
+    except Exception:  # noqa: BLE001 - 'none', 'auto' or no catalog: the id is still a fine title
+        return exercise, "reps"
+    return spec.name, spec.kind
+
+
 class Overlay:
     """Keeps what the annotated video shows (count, hold time, current cue) from the event stream."""
 
     def __init__(self, exercise: str, model: str = ""):
         self.exercise, self.model = exercise, model
+        self.title, self.kind = _exercise_title(exercise)
         self.reps = 0
         self.hold_s: float | None = None
         self.hold_target: float = 0.0
@@ -145,7 +157,8 @@ class Overlay:
         h, w = image.shape[:2]
         scale = max(0.5, min(w, h) / 720)
         y = 10
-        _, bh = draw_label(image, f"{self.exercise}  reps {self.reps}", (10, y), scale)
+        counted = "" if self.kind == "hold" else f"  reps {self.reps}"
+        _, bh = draw_label(image, f"{self.title}{counted}", (10, y), scale)
         y += bh + 4
         if self.hold_s is not None:
             done = self.hold_target and self.hold_s >= self.hold_target
