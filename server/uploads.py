@@ -65,7 +65,17 @@ def check_video(path: Path, settings: Settings) -> VideoInfo:
         if frames <= 0:
             raise Problem(422, "The video has no frames.", "Empty video")
         duration = frames / fps
+        cap = source._cap
         if duration > settings.max_video_minutes * 60:
+            cap.set(cv2.CAP_PROP_POS_FRAMES, int(settings.max_video_minutes * 60 * fps))
+            ok, _ = cap.read()
+            if not ok:  # the header claims more than the file holds
+                raise Problem(
+                    422,
+                    f"The video's header is damaged (it claims {frames} frames, the file holds far fewer); "
+                    "export or save the video again and upload the new file.",
+                    "Damaged video",
+                )
             raise Problem(
                 413,
                 f"The video lasts {duration / 60:.1f} minutes; the limit is {settings.max_video_minutes:g} minutes.",
@@ -73,7 +83,6 @@ def check_video(path: Path, settings: Settings) -> VideoInfo:
             )
         if duration < MIN_DURATION_S:
             raise Problem(422, "The video is shorter than a second; there is nothing to analyse.", "Video too short")
-        cap = source._cap
         cap.set(cv2.CAP_PROP_POS_FRAMES, max(frames - 2, 0))
         ok, last = cap.read()
         if not ok or last is None:

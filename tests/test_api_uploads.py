@@ -104,6 +104,24 @@ def test_too_long(api, exercise, tmp_path):
     assert_nothing_kept(client, settings)
 
 
+def test_a_header_claiming_millions_of_frames_is_damaged_not_too_long(api, exercise, tmp_path):
+    import struct
+
+    client, headers, _, settings = api
+    clip = tmp_path / "short.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (64, 48))
+    for i in range(30):
+        writer.write(np.full((48, 64, 3), i * 5, np.uint8))
+    writer.release()
+    data = bytearray(clip.read_bytes())
+    struct.pack_into("<I", data, data.find(b"avih") + 8 + 16, 2_000_000_000)  # dwTotalFrames
+    struct.pack_into("<I", data, data.find(b"strh") + 8 + 32, 2_000_000_000)  # dwLength
+    r = upload(client, headers, bytes(data), exercise, name="short.avi")
+    assert r.status_code == 422, r.text
+    assert r.json()["title"] == "Damaged video" and "header" in r.json()["detail"]
+    assert_nothing_kept(client, settings)
+
+
 @pytest.mark.parametrize("frames", [0, 1])
 def test_zero_or_one_frame(api, exercise, tmp_path, frames):
     client, headers, _, settings = api
