@@ -50,6 +50,10 @@ def check_video(path: Path, settings: Settings) -> VideoInfo:
     """Open the file as a video and check it: readable, has frames, not truncated, not too long."""
     with path.open("rb") as f:
         head = f.read(16)
+    if head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"BM")) or head[8:12] == b"WEBP":
+        raise Problem(
+            415, "This file is a picture, not a video; upload a video (MP4, MOV, WebM or AVI).", "Not a video"
+        )
     try:
         source = VideoFileSource(path)
     except SourceError:

@@ -104,6 +104,15 @@ def test_too_long(api, exercise, tmp_path):
     assert_nothing_kept(client, settings)
 
 
+@pytest.mark.parametrize("ext", [".png", ".jpg"])
+def test_a_picture_is_not_a_video(api, exercise, tmp_path, ext):
+    client, headers, _, settings = api
+    ok, encoded = cv2.imencode(ext, np.full((48, 64, 3), 90, np.uint8))
+    r = upload(client, headers, encoded.tobytes(), exercise, name="clip.mp4")
+    assert r.status_code == 415 and "picture, not a video" in r.json()["detail"]
+    assert_nothing_kept(client, settings)
+
+
 def test_a_header_claiming_millions_of_frames_is_damaged_not_too_long(api, exercise, tmp_path):
     import struct
 
