@@ -162,9 +162,11 @@ CSV_COLUMNS = [
 
 
 def _cell(value):
-    """Text that a spreadsheet would run as a formula is quoted."""
+    """Text that a spreadsheet would run as a formula is quoted; numbers keep 3 decimals (ms, tenths of a degree)."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
+    if isinstance(value, float):
+        return round(value, 3)
     return value
 
 
