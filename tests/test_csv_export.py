@@ -11,6 +11,7 @@ def test_numbers_are_rounded_and_formulas_quoted():
            "range_of_motion": 114.9143718860056, "faults": []}
     warning = {"t_s": 9.5, "rule": "knees_in", "severity": "warning", "message": "=HYPERLINK(\"x\")"}
     text = to_csv({"id": 7, "reps": [rep], "holds": [], "warnings": [warning], "pain": []})
-    rows = list(csv.DictReader(io.StringIO(text)))
-    assert rows[0]["start_s"] == "8.141" and rows[0]["range_of_motion"] == "114.914" and rows[0]["score"] == "100.0"
-    assert rows[1]["message"].startswith("'=")
+    rows = {row["type"]: row for row in csv.DictReader(io.StringIO(text))}
+    rep_row = rows["rep"]
+    assert rep_row["start_s"] == "8.141" and rep_row["range_of_motion"] == "114.914" and rep_row["score"] == "100.0"
+    assert rows["warning"]["message"].startswith("'=")
