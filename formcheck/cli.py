@@ -257,6 +257,51 @@ def users_add(
     typer.echo(f"created {role} {username!r} (id {user_id})")
 
 
+@users_app.command("passwd")
+def users_passwd(
+    username: Annotated[str, typer.Argument(help="login name")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
+    db: Annotated[str | None, typer.Option("--db", help="database URL (default: SQLite in the data folder)")] = None,
+) -> None:
+    """Set a new password for an account (someone who forgot theirs)."""
+    from server.accounts import set_password
+    from server.settings import Settings
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    store = open_store_or_fail(db or Settings().db_url)
+    try:
+        set_password(store, username, password)
+    except ValueError as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+    typer.echo(f"new password set for {username!r}")
+
+
+@users_app.command("list")
+def users_list(
+    db: Annotated[str | None, typer.Option("--db", help="database URL (default: SQLite in the data folder)")] = None,
+) -> None:
+    """The accounts: username, role, name, level, therapist."""
+    from server.accounts import list_users
+    from server.settings import Settings
+
+    store = open_store_or_fail(db or Settings().db_url)
+    try:
+        users = list_users(store)
+    finally:
+        store.close()
+    names = {u.id: u.username for u in users}
+    for u in users:
+        therapist = f"  therapist {names.get(u.therapist_id, '-')}" if u.role == "patient" else ""
+        typer.echo(f"{u.username:24s} {u.role:10s} {u.display_name}{therapist}" + ("" if u.active else "  (inactive)"))
+    if not users:
+        typer.echo("no accounts yet: create the first therapist with  formcheck users add NAME --role therapist")
+
+
 @app.command("bench-server")
 def bench_server(
     clip: Annotated[Path, typer.Option(help="video for uploads and the live stream")] = Path("samples/squat_side.mp4"),

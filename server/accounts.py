@@ -1,4 +1,4 @@
-"""Creating accounts outside the API (the first therapist, from ``formcheck users add``)."""
+"""Accounts outside the API: the first therapist (``formcheck users add``), listing, password resets."""
 
 from __future__ import annotations
 
@@ -46,3 +46,18 @@ def create_user(
         db.add(user)
         db.flush()
         return user.id
+
+
+def set_password(store: Store, username: str, password: str) -> None:
+    """Give an account a new password (a forgotten one); ``ValueError`` with a message for a person."""
+    with store.session() as db, db.begin():
+        user = db.scalars(select(User).where(User.username == username)).first()
+        if user is None:
+            raise ValueError(f"there is no account {username!r}")
+        user.password_hash = hash_password(password)
+
+
+def list_users(store: Store) -> list[User]:
+    """Every account, therapists first."""
+    with store.session() as db:
+        return list(db.scalars(select(User).order_by(User.role.desc(), User.username)))

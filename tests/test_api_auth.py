@@ -117,6 +117,34 @@ def test_users_add_cli_creates_first_therapist(tmp_path):
     assert short.exit_code != 0 and "at least 8" in short.output
 
 
+def test_users_passwd_and_list_cli(tmp_path):
+    from typer.testing import CliRunner
+
+    from formcheck.cli import app
+    from formcheck.store import Store, User
+    from server.auth import verify_password
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    run = CliRunner().invoke
+    assert "no accounts yet" in run(app, ["users", "list", "--db", url]).output
+    run(app, ["users", "add", "ther1", "--password-stdin", "--db", url], input=PASSWORD + "\n")
+    run(app, ["users", "add", "pat1", "--role", "patient", "--therapist", "ther1", "--password-stdin", "--db", url],
+        input=PASSWORD + "\n")
+    listing = run(app, ["users", "list", "--db", url]).output.splitlines()
+    assert listing[0].split()[:2] == ["ther1", "therapist"] and "therapist ther1" in listing[1]
+    changed = run(app, ["users", "passwd", "pat1", "--password-stdin", "--db", url], input="a-new-password\n")
+    assert changed.exit_code == 0, changed.output
+    store = Store(url)
+    with store.session() as db:
+        user = db.query(User).filter_by(username="pat1").one()
+        assert verify_password(user.password_hash, "a-new-password")
+    store.close()
+    missing = run(app, ["users", "passwd", "nobody", "--password-stdin", "--db", url], input="a-new-password\n")
+    assert missing.exit_code == 2 and "no account 'nobody'" in missing.output
+    short = run(app, ["users", "passwd", "pat1", "--password-stdin", "--db", url], input="abc\n")
+    assert short.exit_code == 2 and "at least 8" in short.output
+
+
 def test_openapi_docs_are_served_without_a_cdn(client):
     html = client.get("/docs").text
     assert "/docs-static/swagger-ui-bundle.js" in html and "cdn" not in html
