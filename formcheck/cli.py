@@ -199,7 +199,7 @@ app.add_typer(users_app, name="users")
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port")] = 8000,
+    port: Annotated[int, typer.Option(help="port", min=1, max=65535)] = 8000,
     workers: Annotated[int | None, typer.Option(help="analysis worker processes (default: one per core)")] = None,
     db: Annotated[str | None, typer.Option("--db", help="database URL (default: SQLite in the data folder)")] = None,
 ) -> None:

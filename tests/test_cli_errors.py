@@ -87,3 +87,9 @@ def test_the_summary_reads_as_words(capsys):
     assert "score 80  hips sagging" in out and "_" not in out.replace("clip.mp4", "")
     assert "hold 0.5-3.0 s: 2.5 s  bent knee" in out and "None" not in out
     assert "... and 2 more" in out
+
+
+@pytest.mark.parametrize("port", ["0", "99999"])
+def test_serve_refuses_a_port_out_of_range(port):
+    result = CliRunner().invoke(app, ["serve", "--port", port])
+    assert result.exit_code == 2 and "--port" in result.output
