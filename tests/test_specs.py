@@ -115,6 +115,7 @@ def test_toml_spec(tmp_path):
         (("targets: {reps: 5}", "targets: {reps: 5, repz: 3}"), "targets.repz: unknown field (check the spelling)"),
         (("rest: 150, target: 110", "rest: 150, target: 152"), "rest and target must differ"),
         (("kind: reps", "kind: hold"), "kind 'hold' needs a 'hold' section"),
+        (("id: my_squat", "id: My Squat"), "id: use only lower-case letters, digits and _"),
         (("targets: {reps: 5}", "rules: [{id: r1, message: m, signal: knee, min: 140, max: 100}]\ntargets: {reps: 5}"),
          "rule 'r1' has min 140 above max 100"),
         (("target: 110}", "target: 110, tempo_s: [6, 2]}"), "tempo_s must be [shortest, longest]"),

@@ -240,6 +240,8 @@ def _format_errors(exc: ValidationError) -> str:
             msg = "unknown field (check the spelling)"
         elif err["type"] == "missing":
             msg = "required field is missing"
+        elif err["type"] == "string_pattern_mismatch" and where == "id":
+            msg = "use only lower-case letters, digits and _ (e.g. my_knee_bend)"
         lines.append(f"  {where}: {msg}")
     return "\n".join(lines)
 
