@@ -61,6 +61,9 @@ def models_build(
     from formcheck.modelbuild import build_models, check_model
 
     variants = tuple(variant or VARIANTS)
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        fail(f"unknown pose model {unknown[0]!r}; choose from {', '.join(VARIANTS)}")
     if not force:
         todo = []
         for v in variants:

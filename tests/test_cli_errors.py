@@ -93,3 +93,9 @@ def test_the_summary_reads_as_words(capsys):
 def test_serve_refuses_a_port_out_of_range(port):
     result = CliRunner().invoke(app, ["serve", "--port", port])
     assert result.exit_code == 2 and "--port" in result.output
+
+
+def test_models_build_refuses_an_unknown_variant_before_building():
+    result = CliRunner().invoke(app, ["models", "build", "huge"])
+    assert result.exit_code == 2 and "unknown pose model 'huge'" in result.output
+    assert isinstance(result.exception, SystemExit)
