@@ -178,15 +178,17 @@ def analyze(
 def bench(
     json_out: Annotated[Path | None, typer.Option("--json", help="write the numbers as JSON")] = None,
     models: Annotated[str, typer.Option(help="comma-separated models")] = "lite,full,heavy",
-    frames: Annotated[int, typer.Option(help="frames of the sample clip to use")] = 300,
+    frames: Annotated[int, typer.Option(help="frames of the sample clip to use", min=1)] = 300,
 ) -> None:
     """Speed: per-stage ms per frame, fps per model, pipeline vs bare inference, peak memory."""
     silence_native_logs()
     from formcheck.bench import format_table, measure
+    from formcheck.sources import SourceError
 
+    check_output(json_out, "--json")
     try:
         result = measure(tuple(m.strip() for m in models.split(",") if m.strip()), max_frames=frames)
-    except ModelError as exc:
+    except (ModelError, SourceError) as exc:
         fail(str(exc))
     typer.echo(format_table(result))
     if json_out:
@@ -309,14 +311,23 @@ def users_list(
 def bench_server(
     clip: Annotated[Path, typer.Option(help="video for uploads and the live stream")] = Path("samples/squat_side.mp4"),
     exercise: Annotated[str, typer.Option(help="catalog exercise id")] = "squat",
-    uploads: Annotated[int, typer.Option(help="clips to upload at once")] = 4,
-    workers: Annotated[int, typer.Option(help="analysis worker processes")] = 2,
-    live_frames: Annotated[int, typer.Option(help="frames to stream over the live WebSocket")] = 150,
+    uploads: Annotated[int, typer.Option(help="clips to upload at once", min=1)] = 4,
+    workers: Annotated[int, typer.Option(help="analysis worker processes", min=1)] = 2,
+    live_frames: Annotated[int, typer.Option(help="frames to stream over the live WebSocket", min=1)] = 150,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the numbers as JSON")] = None,
 ) -> None:
     """Start a real server and measure upload throughput (clips per minute) and live latency per frame."""
     from formcheck.bench_server import format_result, measure_server
+    from formcheck.engine import list_exercises
+    from formcheck.sources import SourceError, VideoFileSource
 
+    if exercise not in list_exercises():
+        fail(f"unknown exercise {exercise!r}; choose a catalog id (see formcheck exercises)")
+    try:
+        VideoFileSource(clip).close()
+    except SourceError as exc:
+        fail(str(exc))
+    check_output(json_out, "--json")
     result = measure_server(clip, exercise, uploads=uploads, workers=workers, live_frames=live_frames)
     typer.echo(format_result(result))
     if json_out:

@@ -99,3 +99,17 @@ def test_models_build_refuses_an_unknown_variant_before_building():
     result = CliRunner().invoke(app, ["models", "build", "huge"])
     assert result.exit_code == 2 and "unknown pose model 'huge'" in result.output
     assert isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["bench", "--frames", "0"], "--frames"),
+        (["bench-server", "--clip", "no/such/clip.mp4"], "no such file"),
+        (["bench-server", "--exercise", "sqaut"], "unknown exercise 'sqaut'"),
+    ],
+)
+def test_benchmarks_refuse_bad_arguments_before_starting(args, expected):
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and expected in result.output
+    assert isinstance(result.exception, SystemExit)
