@@ -397,6 +397,7 @@ def eval_clips(
 ) -> None:
     """Accuracy on clips with ground truth: repetition counts, holds, fault detection (runs the real model)."""
     silence_native_logs()
+    check_output(json_out, "--json")
     from tqdm import tqdm
 
     from formcheck.evaluate import EvalError, evaluate_dir, format_table, results_json
@@ -439,6 +440,7 @@ def eval_datasets(
 ) -> None:
     """Landmark-level accuracy: KERAAL (faults, side), UI-PRMD (correct vs incorrect), RepCount (counts)."""
     silence_native_logs()
+    check_output(json_out, "--json")
     from tqdm import tqdm
 
     from formcheck.datasets import DatasetError

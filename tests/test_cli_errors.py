@@ -107,9 +107,11 @@ def test_models_build_refuses_an_unknown_variant_before_building():
         (["bench", "--frames", "0"], "--frames"),
         (["bench-server", "--clip", "no/such/clip.mp4"], "no such file"),
         (["bench-server", "--exercise", "sqaut"], "unknown exercise 'sqaut'"),
+        (["eval", "{tmp}", "--json", "{tmp}"], "is a folder"),
+        (["eval-datasets", "--json", "{tmp}"], "is a folder"),
     ],
 )
-def test_benchmarks_refuse_bad_arguments_before_starting(args, expected):
-    result = CliRunner().invoke(app, args)
+def test_benchmarks_refuse_bad_arguments_before_starting(tmp_path, args, expected):
+    result = CliRunner().invoke(app, [a.format(tmp=tmp_path) for a in args])
     assert result.exit_code == 2 and expected in result.output
     assert isinstance(result.exception, SystemExit)
