@@ -213,16 +213,29 @@ def serve(
 
     import uvicorn
 
+    open_store_or_fail(server_db_url(db)).close()  # a wrong database URL: a message, not a startup traceback
     if workers is not None:
         os.environ["FORMCHECK_JOB_WORKERS"] = str(workers)
     if db:
         os.environ["FORMCHECK_DATABASE_URL"] = db
     from server.app import create_app
-    from server.settings import Settings
 
-    open_store_or_fail(Settings().db_url).close()  # a wrong database URL: a message, not a startup traceback
     typer.echo(f"formcheck server on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+def server_db_url(db: str | None) -> str:
+    """The database URL: --db, else the server settings (FORMCHECK_DATABASE_URL or SQLite in the data folder)."""
+    from server.settings import Settings
+
+    if db:
+        return db
+    settings = Settings()
+    try:
+        return settings.db_url
+    except OSError as exc:
+        fail(f"cannot create the data folder {settings.data_dir} ({exc.strerror or exc}); "
+             "set FORMCHECK_DATA_DIR to a folder you can write to")
 
 
 def open_store_or_fail(url: str):
@@ -246,13 +259,12 @@ def users_add(
 ) -> None:
     """Create an account (start here: the first therapist), in the server's database."""
     from server.accounts import create_user
-    from server.settings import Settings
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    store = open_store_or_fail(db or Settings().db_url)
+    store = open_store_or_fail(server_db_url(db))
     try:
         user_id = create_user(store, username, password, role, display_name, therapist)
     except ValueError as exc:
@@ -270,13 +282,12 @@ def users_passwd(
 ) -> None:
     """Set a new password for an account (someone who forgot theirs)."""
     from server.accounts import set_password
-    from server.settings import Settings
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
-    store = open_store_or_fail(db or Settings().db_url)
+    store = open_store_or_fail(server_db_url(db))
     try:
         set_password(store, username, password)
     except ValueError as exc:
@@ -292,9 +303,8 @@ def users_list(
 ) -> None:
     """The accounts: username, role, name, level, therapist."""
     from server.accounts import list_users
-    from server.settings import Settings
 
-    store = open_store_or_fail(db or Settings().db_url)
+    store = open_store_or_fail(server_db_url(db))
     try:
         users = list_users(store)
     finally:
@@ -370,6 +380,11 @@ def live(
             raise ValueError
     except ValueError:
         fail(f"--window-size {window_size!r}: use WIDTHxHEIGHT, e.g. 1280x720 or 640x480")
+    if screenshot_dir:
+        try:
+            screenshot_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            fail(f"--screenshot-dir: cannot create {screenshot_dir} ({exc.strerror or exc})")
     try:
         options = LiveOptions(
             source=source if source is not None else (camera or 0), realtime=realtime, exercise=exercise,

@@ -115,3 +115,18 @@ def test_benchmarks_refuse_bad_arguments_before_starting(tmp_path, args, expecte
     result = CliRunner().invoke(app, [a.format(tmp=tmp_path) for a in args])
     assert result.exit_code == 2 and expected in result.output
     assert isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("command", [["serve"], ["users", "list"], ["users", "add", "ther_qa", "--password-stdin"]])
+def test_an_unwritable_data_folder_is_a_message(monkeypatch, command):
+    monkeypatch.setenv("FORMCHECK_DATA_DIR", "/proc/no/formcheck")
+    monkeypatch.delenv("FORMCHECK_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(app, command, input="a-long-password\n")
+    assert result.exit_code == 2 and "cannot create the data folder /proc/no/formcheck" in result.output
+    assert isinstance(result.exception, SystemExit)
+
+
+def test_live_refuses_an_unwritable_screenshot_folder(tmp_path):
+    result = CliRunner().invoke(app, ["live", "--source", str(tmp_path / "x.mp4"), "-e", "squat", "--no-window",
+                                      "--screenshot-dir", "/proc/no/shots"])
+    assert result.exit_code == 2 and "--screenshot-dir: cannot create /proc/no/shots" in result.output
