@@ -71,8 +71,10 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"Nothing at {request.url.path}."
             page = _page_problem(request, 404, "Page not found", f"There is no page at {request.url.path}.")
-            if page:
-                return page
+        else:  # e.g. the PDF report of a session that does not exist
+            page = _page_problem(request, exc.status_code, title, detail)
+        if page:
+            return page
         return problem_response(exc.status_code, title, detail, getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)

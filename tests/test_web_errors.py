@@ -30,3 +30,10 @@ def test_api_clients_still_get_json_problems(client):
     r = client.get("/nonexistent")
     assert r.status_code == 404
     assert r.json() == {"title": "Not Found", "detail": "Nothing at /nonexistent.", "status": 404}
+
+
+def test_a_missing_session_report_is_html_for_a_browser(client):
+    r = client.get("/sessions/999/report.pdf", headers=BROWSER)
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert "No such session." in r.text
+    assert client.get("/api/sessions/999", headers=BROWSER).json()["detail"] == "No such session."
