@@ -354,6 +354,19 @@ def test_exercise_page_with_an_unknown_exercise_says_so(site, page):
     assert page.get_by_role("button", name="Start").is_disabled()
 
 
+def test_a_missing_session_or_patient_shows_only_the_message(site, page):
+    server, _, _ = site
+    log_in(page, server, "therapist")
+    page.wait_for_url(re.compile(r"/therapist$"))
+    for path, message in (("/sessions/99999", "No such session."), ("/therapist/patients/99999", "No such patient.")):
+        page.goto(f"{server.url}{path}")
+        alert = page.locator("#page-error")
+        alert.wait_for()
+        assert alert.inner_text() == message
+        assert not page.get_by_role("heading", name="Timeline").is_visible()
+        assert not page.get_by_role("button", name="Save").is_visible()
+
+
 # Contrast of every visible text element against the background it is drawn on (WCAG AA: 4.5, large text 3).
 LOW_CONTRAST_JS = """() => {
   const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);

@@ -73,6 +73,10 @@ export async function runPage(main) {
     await main(me);
   } catch (err) {
     if (err instanceof ApiError && (err.status === 401 || err.status === 403 && err.title === "Wrong page")) return;
+    if (err instanceof ApiError && err.status === 404) {
+      // the page's subject does not exist: show only the message, not an empty form or table
+      for (const node of document.querySelectorAll("#main > :not(#page-error)")) node.hidden = true;
+    }
     showError(err);
   }
 }
