@@ -6,6 +6,7 @@ between sets, moving on when a target is reached, pain stop), with no how-to pha
 
 from __future__ import annotations
 
+import io
 import time
 from dataclasses import dataclass, field
 
@@ -17,6 +18,18 @@ from formcheck.events import Event
 from formcheck.store import SessionRecorder, Store
 
 REST_MESSAGE = "Rest {s:.0f} s. Next: {next}"
+MAX_FRAME_SIDE = 2000  # pixels; a camera frame is at most about 1920 wide. Larger ones cost seconds to decode.
+
+
+def frame_size(jpeg: bytes) -> tuple[int, int] | None:
+    """Width and height from an image's header, without decoding it (None when it is not an image)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(jpeg)) as im:
+            return im.size
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
 DONE_MESSAGE = "That was the last exercise: press Stop to save the session."
 
 
@@ -108,8 +121,17 @@ class LiveSession:
 
     def frame(self, jpeg: bytes) -> list[dict]:
         """Pose, events and the session's state for one JPEG frame (after a "set" message when one began)."""
+        size = frame_size(jpeg) if jpeg else None
+        if size is not None and max(size) > MAX_FRAME_SIDE:
+            return [{
+                "type": "error",
+                "title": "Frame too large",
+                "status": 413,
+                "detail": f"A {size[0]}x{size[1]} frame is too large; send frames at most {MAX_FRAME_SIDE} pixels "
+                "on their longest side (640x480 is plenty).",
+            }]
         try:
-            image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR) if jpeg else None
+            image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR) if size else None
         except cv2.error:
             image = None
         if image is None:

@@ -64,6 +64,21 @@ def test_garbage_messages_get_an_error_and_the_session_goes_on(api):
         assert ws.receive_json()["type"] == "summary"
 
 
+def test_oversized_frame_is_refused_without_decoding_it(api):
+    import cv2
+    import numpy as np
+
+    client, token = api
+    huge = cv2.imencode(".jpg", np.zeros((8, 4000, 3), np.uint8))[1].tobytes()  # tiny on the wire, 4000 px wide
+    with client.websocket_connect(f"/api/live?exercise=squat&token={token}") as ws:
+        assert ws.receive_json()["type"] == "session"
+        ws.send_bytes(huge)
+        msg = ws.receive_json()
+        assert msg["title"] == "Frame too large" and msg["status"] == 413 and "4000x8" in msg["detail"]
+        ws.send_text('{"type": "stop"}')
+        assert ws.receive_json()["type"] == "summary"
+
+
 def test_programme_flow_records_sets_pain_and_summary(api):
     client, token = api
     import cv2
