@@ -136,13 +136,19 @@ class ImageFolderSource(FrameSource):
         self.frame_count = len(self.files)
 
     def __iter__(self) -> Iterator[Frame]:
-        index = 0
+        index, unreadable = 0, []
         for path in self.files:
             image = cv2.imread(str(path))
             if image is None:
+                unreadable.append(path.name)
                 continue
             yield Frame(image, index / self.fps, index)
             index += 1
+        if unreadable:
+            shown = ", ".join(unreadable[:3]) + (f" and {len(unreadable) - 3} more" if len(unreadable) > 3 else "")
+            self.interrupted = (
+                f"{len(unreadable)} of {len(self.files)} images could not be read and were skipped: {shown}"
+            )
 
 
 class WebcamSource(FrameSource):

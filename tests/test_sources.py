@@ -93,6 +93,14 @@ def test_image_folder(tmp_path):
     assert [f.index for f in src] == [0, 1, 2]
 
 
+def test_unreadable_images_are_reported(tmp_path):
+    cv2.imwrite(str(tmp_path / "000.png"), np.full((20, 20, 3), 50, np.uint8))
+    (tmp_path / "001.png").write_bytes(b"not really a png")
+    src = ImageFolderSource(tmp_path)
+    assert [f.index for f in src] == [0]
+    assert "1 of 2 images could not be read" in src.interrupted and "001.png" in src.interrupted
+
+
 def test_empty_image_folder(tmp_path):
     with pytest.raises(SourceError, match="no images"):
         ImageFolderSource(tmp_path)
