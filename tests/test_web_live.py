@@ -157,13 +157,3 @@ def test_hold_ring_follows_a_real_plank(live_site, shared_data, tmp_path):
         page.get_by_role("button", name="Stop", exact=True).click()
         page.locator("#summary").wait_for(timeout=30_000)
         assert not errors, errors
-
-
-def test_unknown_exercise_is_explained(live_site, patient_page):
-    server, _, _ = live_site
-    page = patient_page
-    page.goto(f"{server.url}/exercise?exercise=moonwalk")
-    page.get_by_role("button", name="Start").click()
-    alert = page.locator("#page-error")
-    expect(alert).to_contain_text("Unknown exercise 'moonwalk'", timeout=30_000)
-    assert page.get_by_role("button", name="Start").is_enabled()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 from webutil import REPO, browser, log_in, page_errors, require_chromium, running_server, screenshot, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -33,7 +34,7 @@ def test_upload_and_review_a_real_clip(tmp_path):
         page.get_by_role("link", name="Upload a video for this patient").click()
         page.wait_for_url(re.compile(r"/upload\?patient_id="))
         page.get_by_label("Exercise").select_option("squat")
-        assert page.get_by_label("Patient").input_value() == str(patient_id)
+        expect(page.get_by_label("Patient")).to_have_value(str(patient_id))  # filled once the patient list loads
         page.get_by_label("Video file").set_input_files(CLIP)
         page.get_by_role("button", name="Upload and analyse").click()
         page.locator("#progress-box").wait_for()
