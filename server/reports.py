@@ -34,58 +34,13 @@ def summary(row: ExerciseSession) -> dict:
     }
 
 
-def _rep(r) -> dict:
-    return {
-        "id": r.id,
-        "set_id": r.set_id,
-        "exercise": r.exercise,
-        "index": r.index,
-        "start_s": r.start_s,
-        "end_s": r.end_s,
-        "score": r.score,
-        "faults": r.faults,
-        "range_of_motion": r.range_of_motion,
-        "tempo_s": r.tempo_s,
-        "score_parts": r.score_parts,
-        "side": r.side,
-    }
+_NOT_SHOWN = {"session_id", "created_at"}
 
 
-def _hold(h) -> dict:
-    return {
-        "id": h.id,
-        "set_id": h.set_id,
-        "exercise": h.exercise,
-        "start_s": h.start_s,
-        "end_s": h.end_s,
-        "duration_s": h.duration_s,
-        "target_s": h.target_s,
-        "faults": h.faults,
-    }
-
-
-def _warning(w) -> dict:
-    return {
-        "id": w.id,
-        "set_id": w.set_id,
-        "exercise": w.exercise,
-        "t_s": w.t_s,
-        "rule": w.rule,
-        "message": w.message,
-        "severity": w.severity,
-    }
-
-
-def _pain(p) -> dict:
-    return {
-        "id": p.id,
-        "set_id": p.set_id,
-        "exercise": p.exercise,
-        "t_s": p.t_s,
-        "rating": p.rating,
-        "location": p.location,
-        "note": p.note,
-    }
+def _event(row) -> dict:
+    """A stored rep, hold, warning or pain report as the API shows it: its columns but the session id and
+    the row's creation time."""
+    return {c.key: getattr(row, c.key) for c in row.__table__.columns if c.key not in _NOT_SHOWN}
 
 
 def _set(s, row: ExerciseSession) -> dict:
@@ -117,10 +72,10 @@ def detail(db: Session, row: ExerciseSession) -> dict:
         "notices": list(row.notices or []),
         "error": row.error,
         "sets": [_set(s, row) for s in row.sets],
-        "reps": [_rep(r) for r in row.reps],
-        "holds": [_hold(h) for h in row.holds],
-        "warnings": [_warning(w) for w in row.warnings],
-        "pain": [_pain(p) for p in row.pain_reports],
+        "reps": [_event(r) for r in row.reps],
+        "holds": [_event(h) for h in row.holds],
+        "warnings": [_event(w) for w in row.warnings],
+        "pain": [_event(p) for p in row.pain_reports],
         "notes": [
             {"id": n.id, "author_id": n.author_id, "text": n.text, "created_at": n.created_at} for n in row.notes
         ],
