@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from formcheck.modelbuild import VARIANTS, ModelError
-from formcheck.pose import silence_native_logs
+from formcheck.pose.estimator import silence_native_logs
+from formcheck.pose.models import VARIANTS, ModelError
 
 app = typer.Typer(
     help="formcheck: exercise form checking for back-pain rehabilitation.",
@@ -58,7 +58,7 @@ def models_build(
     """Build models/pose_landmarker_{lite,full,heavy}.task from the pinned npm package and verify their sha256.
 
     Only missing or corrupt bundles are built unless --force is given."""
-    from formcheck.modelbuild import build_models, check_model
+    from formcheck.pose.models import build_models, check_model
 
     variants = tuple(variant or VARIANTS)
     unknown = [v for v in variants if v not in VARIANTS]
@@ -85,7 +85,7 @@ def models_build(
 @models_app.command("check")
 def models_check() -> None:
     """Check that every bundle is present and matches models/SHA256SUMS."""
-    from formcheck.modelbuild import check_model
+    from formcheck.pose.models import check_model
 
     bad = 0
     for v in VARIANTS:
@@ -111,11 +111,13 @@ def analyze(
     silence_native_logs()
     from tqdm import tqdm
 
-    from formcheck.analysis import make_analyzer
-    from formcheck.pipeline import AnnotatedVideoWriter, ThreadedSink, run
-    from formcheck.pose import PoseEstimator, PoseEstimatorOptions
-    from formcheck.recording import PoseRecorder
-    from formcheck.sources import SourceError, open_source
+    from formcheck.engine.base import make_analyzer
+    from formcheck.io.recording import PoseRecorder
+    from formcheck.io.sources import SourceError, open_source
+    from formcheck.io.video import AnnotatedVideoWriter
+    from formcheck.pipeline.loop import run
+    from formcheck.pipeline.threads import ThreadedSink
+    from formcheck.pose.estimator import PoseEstimator, PoseEstimatorOptions
 
     check_output(json_out, "--json")
     check_output(annotated, "--annotated", VIDEO_SUFFIXES)
@@ -182,8 +184,8 @@ def bench(
 ) -> None:
     """Speed: per-stage ms per frame, fps per model, pipeline vs bare inference, peak memory."""
     silence_native_logs()
-    from formcheck.bench import format_table, measure
-    from formcheck.sources import SourceError
+    from formcheck.bench.pipeline import format_table, measure
+    from formcheck.io.sources import SourceError
 
     check_output(json_out, "--json")
     try:
@@ -226,7 +228,7 @@ def serve(
 
 def server_db_url(db: str | None) -> str:
     """The database URL: --db, else the server settings (FORMCHECK_DATABASE_URL or SQLite in the data folder)."""
-    from server.settings import Settings
+    from server.core.settings import Settings
 
     if db:
         return db
@@ -240,7 +242,7 @@ def server_db_url(db: str | None) -> str:
 
 def open_store_or_fail(url: str):
     """Open the database, or fail with a message naming the URL (password hidden) and the reason."""
-    from formcheck.live import LiveError, open_store
+    from formcheck.live.app import LiveError, open_store
 
     try:
         return open_store(url)
@@ -258,7 +260,7 @@ def users_add(
     db: Annotated[str | None, typer.Option("--db", help="database URL (default: SQLite in the data folder)")] = None,
 ) -> None:
     """Create an account (start here: the first therapist), in the server's database."""
-    from server.accounts import create_user
+    from server.services.accounts import create_user
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -281,7 +283,7 @@ def users_passwd(
     db: Annotated[str | None, typer.Option("--db", help="database URL (default: SQLite in the data folder)")] = None,
 ) -> None:
     """Set a new password for an account (someone who forgot theirs)."""
-    from server.accounts import set_password
+    from server.services.accounts import set_password
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -302,7 +304,7 @@ def users_list(
     db: Annotated[str | None, typer.Option("--db", help="database URL (default: SQLite in the data folder)")] = None,
 ) -> None:
     """The accounts: username, role, name, level, therapist."""
-    from server.accounts import list_users
+    from server.services.accounts import list_users
 
     store = open_store_or_fail(server_db_url(db))
     try:
@@ -327,9 +329,9 @@ def bench_server(
     json_out: Annotated[Path | None, typer.Option("--json", help="write the numbers as JSON")] = None,
 ) -> None:
     """Start a real server and measure upload throughput (clips per minute) and live latency per frame."""
-    from formcheck.bench_server import format_result, measure_server
+    from formcheck.bench.server import format_result, measure_server
     from formcheck.engine import list_exercises
-    from formcheck.sources import SourceError, VideoFileSource
+    from formcheck.io.sources import SourceError, VideoFileSource
 
     if exercise not in list_exercises():
         fail(f"unknown exercise {exercise!r}; choose a catalog id (see formcheck exercises)")
@@ -368,7 +370,7 @@ def live(
 ) -> None:
     """Coach a session in front of a camera: preview window, counts, cues, rests, pain stop; saved as it goes."""
     silence_native_logs()
-    from formcheck.live import LiveError, LiveOptions, parse_auto_keys, run_live
+    from formcheck.live.app import LiveError, LiveOptions, parse_auto_keys, run_live
 
     if camera is not None and source is not None:
         fail("give either --camera or --source, not both")
@@ -415,7 +417,7 @@ def eval_clips(
     check_output(json_out, "--json")
     from tqdm import tqdm
 
-    from formcheck.evaluate import EvalError, evaluate_dir, format_table, results_json
+    from formcheck.evaluation.clips import EvalError, evaluate_dir, format_table, results_json
 
     def bar(items):
         return tqdm(items, unit="clip", disable=not progress or not sys.stderr.isatty(), desc="eval")
@@ -427,7 +429,7 @@ def eval_clips(
     typer.echo(format_table(results, summary))
     out = results_json(results, summary)
     if derived:
-        from formcheck.evaluate import derived_json, evaluate_derived, format_derived
+        from formcheck.evaluation.clips import derived_json, evaluate_derived, format_derived
 
         by_name, derived_summary = evaluate_derived(folder, cache=cache, model=model, progress=bar)
         typer.echo("\n" + format_derived(by_name, derived_summary))
@@ -458,8 +460,8 @@ def eval_datasets(
     check_output(json_out, "--json")
     from tqdm import tqdm
 
-    from formcheck.datasets import DatasetError
-    from formcheck.evaluate_datasets import evaluate_datasets, format_datasets
+    from formcheck.evaluation.dataset_eval import evaluate_datasets, format_datasets
+    from formcheck.evaluation.datasets import DatasetError
 
     def bar(items, desc=""):
         return tqdm(items, desc=desc, disable=not progress or not sys.stderr.isatty(), leave=False)

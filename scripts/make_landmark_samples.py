@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from formcheck.recording import PoseStream
+from formcheck.io.recording import PoseStream
 
 CACHE = Path("out/landmarks")
 OUT = Path("samples/landmarks")

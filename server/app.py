@@ -14,13 +14,13 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import select
 
 from formcheck import __version__
-from formcheck.store import Store, User
-from server import errors
-from server.jobs import LocalJobRunner
-from server.programmes import seed_builtin
-from server.routers import auth, health, jobs, live, patients, programmes, sessions, uploads
-from server.settings import Settings
-from server.throttle import LoginThrottle
+from formcheck.storage.database import Store, User
+from server.api import errors
+from server.api.routes import auth, health, jobs, live, patients, programmes, sessions, uploads
+from server.core.settings import Settings
+from server.core.throttle import LoginThrottle
+from server.jobs.runner import LocalJobRunner
+from server.services.programmes import seed_builtin
 
 log = logging.getLogger("formcheck.server")
 SWAGGER_DIR = Path(__file__).parent / "static" / "swagger-ui"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from formcheck.events import FormWarning, PainReported, RepCompleted
-from formcheck.store import Store
-from server.accounts import create_user
+from formcheck.core.events import FormWarning, PainReported, RepCompleted
+from formcheck.storage.database import Store
 from server.app import create_app
-from server.settings import Settings
+from server.core.settings import Settings
+from server.services.accounts import create_user
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from formcheck.landmarks import L
-from formcheck.pose import Pose
+from formcheck.pose.landmarks import L
+from formcheck.pose.types import Pose
 
 SIZE = (1000, 1000)
 THIGH = SHIN = 200.0

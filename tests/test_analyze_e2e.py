@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from formcheck.pose import PoseEstimator, PoseEstimatorOptions
-from formcheck.sources import VideoFileSource
+from formcheck.io.sources import VideoFileSource
+from formcheck.pose.estimator import PoseEstimator, PoseEstimatorOptions
 
 pytestmark = pytest.mark.slow
 REPORT_KEYS = {"exercise", "rep_count", "reps", "holds", "warnings", "frames", "frames_with_person", "duration_s"}
@@ -34,7 +34,7 @@ def test_analyze_sample_writes_report_and_annotated_video(tmp_path, sample_squat
     assert report["duration_s"] == pytest.approx(20.5, abs=0.2)
     with VideoFileSource(video) as annotated:
         assert sum(1 for _ in annotated) == 614
-    from formcheck.recording import PoseStream
+    from formcheck.io.recording import PoseStream
 
     stream = PoseStream.load(tmp_path / "lm.npz")
     assert len(stream) == 614 and stream.image_size == (608, 1080)

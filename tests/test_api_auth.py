@@ -8,9 +8,9 @@ import pytest
 from apiutil import PASSWORD, add_user, api_client, login, make_settings
 from sqlalchemy import select
 
-from formcheck.store import User
-from server.auth import COOKIE_NAME, create_token
-from server.settings import Settings
+from formcheck.storage.database import User
+from server.core.auth import COOKIE_NAME, create_token
+from server.core.settings import Settings
 
 
 @pytest.fixture
@@ -121,8 +121,8 @@ def test_users_passwd_and_list_cli(tmp_path):
     from typer.testing import CliRunner
 
     from formcheck.cli import app
-    from formcheck.store import Store, User
-    from server.auth import verify_password
+    from formcheck.storage.database import Store, User
+    from server.core.auth import verify_password
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     run = CliRunner().invoke

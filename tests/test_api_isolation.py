@@ -7,7 +7,7 @@ import pytest
 from apiutil import add_user, api_client, create_patient, login, make_settings, stored_session
 from sqlalchemy import select
 
-from formcheck.store import ExerciseSession, Job
+from formcheck.storage.database import ExerciseSession, Job
 
 
 @pytest.fixture(scope="module")

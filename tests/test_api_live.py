@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from apiutil import SAMPLE, add_user, api_client, create_patient, login, make_settings
 
-from formcheck.modelbuild import ModelError, check_model
-from server.catalog import exercise_ids
+from formcheck.pose.models import ModelError, check_model
+from server.services.catalog import exercise_ids
 
 
 @pytest.fixture
@@ -122,7 +122,7 @@ def test_programme_flow_records_sets_pain_and_summary(api):
 def test_inbox_keeps_order_but_replaces_a_waiting_frame_with_a_newer_one():
     import asyncio
 
-    from server.routers.live import Inbox
+    from server.api.routes.live import Inbox
 
     async def scenario():
         inbox = Inbox()

@@ -6,14 +6,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
-from formcheck.migrations import current_revision, upgrade
-from formcheck.store import Base, Store
+from formcheck.storage.database import Base, Store
+from formcheck.storage.migrations import current_revision, upgrade
 
 
 def head() -> str:
     from alembic.script import ScriptDirectory
 
-    from formcheck.migrations import alembic_config
+    from formcheck.storage.migrations import alembic_config
 
     return ScriptDirectory.from_config(alembic_config(create_engine("sqlite://"))).get_current_head()
 

@@ -33,8 +33,8 @@ def pg_url():
 
 
 def test_migrations_and_api_on_postgresql(pg_url, tmp_path):
-    from formcheck.migrations import current_revision
-    from formcheck.store import Store
+    from formcheck.storage.database import Store
+    from formcheck.storage.migrations import current_revision
 
     store = Store(pg_url)
     assert current_revision(store.engine) is not None
@@ -69,7 +69,7 @@ def test_upload_analysed_into_postgresql(pg_url, tmp_path):
     import cv2
     from apiutil import SAMPLE
 
-    from server.catalog import exercise_ids
+    from server.services.catalog import exercise_ids
 
     if "squat" not in exercise_ids():
         pytest.skip("the exercise catalog has no squat yet")

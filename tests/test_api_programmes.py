@@ -6,8 +6,8 @@ import pytest
 from apiutil import add_user, api_client, create_patient, login, make_settings, stored_session
 from sqlalchemy import select
 
-from formcheck.store import LevelChange
-from server.catalog import exercise_ids
+from formcheck.storage.database import LevelChange
+from server.services.catalog import exercise_ids
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def test_level_suggestion_after_three_good_sessions(api):
     client, t1, _ = api
     pid = create_patient(client, t1, "pat1")
     store = client.app.state.store
-    from formcheck.events import RepCompleted
+    from formcheck.core.events import RepCompleted
 
     for _ in range(3):
         sid = store.start_session(kind="live", title="squat", patient_id=pid)
@@ -129,7 +129,7 @@ def test_level_suggestion_after_three_good_sessions(api):
 
 
 def _good_session(store, pid: int, score: float = 90) -> None:
-    from formcheck.events import RepCompleted
+    from formcheck.core.events import RepCompleted
 
     sid = store.start_session(kind="live", title="squat", patient_id=pid)
     set_id = store.start_set(sid, "squat", target_reps=2)

@@ -8,8 +8,8 @@ import pytest
 from apiutil import SAMPLE, add_user, api_client, create_patient, login, make_settings
 from sqlalchemy import select
 
-from formcheck.store import ExerciseSession, Job
-from server.catalog import exercise_ids
+from formcheck.storage.database import ExerciseSession, Job
+from server.services.catalog import exercise_ids
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +175,7 @@ def test_cancel_and_retry_rules(api, exercise):
 
 
 def test_upload_for_a_programme_recognises_among_its_exercises(api, exercise):
-    from server.catalog import recognition_available
+    from server.services.catalog import recognition_available
 
     client, headers, _, settings = api
     r = upload(client, headers, SAMPLE.read_bytes(), "")

@@ -2,7 +2,7 @@ import threading
 
 import pytest
 
-from formcheck.background import BackgroundWorker
+from formcheck.core.background import BackgroundWorker
 
 
 def test_items_are_handled_in_order_and_flush_waits():

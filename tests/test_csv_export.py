@@ -3,7 +3,7 @@
 import csv
 import io
 
-from server.reports import to_csv
+from server.services.reports import to_csv
 
 
 def test_numbers_are_rounded_and_formulas_quoted():

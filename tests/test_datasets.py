@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from formcheck.datasets import (
+from formcheck.evaluation.datasets import (
     DatasetError,
     keraal_items,
     keraal_label,
@@ -13,7 +13,7 @@ from formcheck.datasets import (
     ui_prmd_absolute,
     ui_prmd_items,
 )
-from formcheck.landmarks import L
+from formcheck.pose.landmarks import L
 
 
 def test_keraal_labels_from_file_names():

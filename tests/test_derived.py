@@ -6,7 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from formcheck.derived import (
+from formcheck.core.events import HoldCompleted, RepCompleted
+from formcheck.engine import create_analyzer
+from formcheck.evaluation.clips import match_holds
+from formcheck.evaluation.derived import (
     Truth,
     change_speed,
     derive_all,
@@ -18,11 +21,8 @@ from formcheck.derived import (
     seam_gap,
     speed_truth,
 )
-from formcheck.engine import create_analyzer
-from formcheck.evaluate import match_holds
-from formcheck.events import HoldCompleted, RepCompleted
-from formcheck.landmarks import MIRROR
-from formcheck.recording import PoseStream
+from formcheck.io.recording import PoseStream
+from formcheck.pose.landmarks import MIRROR
 
 LANDMARKS = Path(__file__).resolve().parents[1] / "samples" / "landmarks"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from formcheck.evaluate import ClipTruth, evaluate_stream, read_ground_truth, video_stream
+from formcheck.evaluation.clips import ClipTruth, evaluate_stream, read_ground_truth, video_stream
 
 CLIPS = ["physiobody/legraise.mp4", "keraal/cacheTete/Correct0.avi", "tayyab/pushup4.mp4"]
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from synthetic_poses import SIZE, reps_trace, standing, supine
 
+from formcheck.core.events import FormWarning, HoldCompleted, HoldProgress, RepCompleted, StateChanged
 from formcheck.engine import ExerciseAnalyzer, create_analyzer, load_spec
-from formcheck.events import FormWarning, HoldCompleted, HoldProgress, RepCompleted, StateChanged
-from formcheck.pose import Pose
+from formcheck.pose.types import Pose
 
 FPS = 30.0
 

@@ -4,9 +4,9 @@ Expected values come from ../shared/data/videos/ground_truth.csv (counted by eye
 
 from pathlib import Path
 
+from formcheck.core.events import HoldCompleted, RepCompleted, StateChanged
 from formcheck.engine import create_analyzer
-from formcheck.events import HoldCompleted, RepCompleted, StateChanged
-from formcheck.recording import PoseStream
+from formcheck.io.recording import PoseStream
 
 LANDMARKS = Path(__file__).resolve().parents[1] / "samples" / "landmarks"
 

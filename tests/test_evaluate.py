@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from formcheck.evaluate import (
+from formcheck.evaluation.clips import (
     ClipResult,
     EvalError,
     count_metrics,
@@ -122,7 +122,7 @@ def test_eval_runs_the_real_model_on_the_sample(tmp_path, sample_squat):
 
 def test_landmark_level_evaluations_on_real_data(shared_data):
     """RepCount with the class-agnostic counter and KERAAL skeletons with the catalog's form rules."""
-    from formcheck.evaluate_datasets import evaluate_keraal, evaluate_repcount, format_datasets
+    from formcheck.evaluation.dataset_eval import evaluate_keraal, evaluate_repcount, format_datasets
 
     rep = evaluate_repcount(shared_data)
     assert set(rep["classes"]) == {"squat", "situp", "push_up", "front_raise", "jump_jack"}

@@ -6,9 +6,15 @@ import numpy as np
 import pytest
 from synthetic_poses import standing, supine
 
-from formcheck.geometry import BodyGeometry, angle_between, incline_from_vertical, is_point_name, landmark_indices
-from formcheck.landmarks import L
-from formcheck.pose import Pose
+from formcheck.engine.geometry import (
+    BodyGeometry,
+    angle_between,
+    incline_from_vertical,
+    is_point_name,
+    landmark_indices,
+)
+from formcheck.pose.landmarks import L
+from formcheck.pose.types import Pose
 
 
 def test_angle_between():

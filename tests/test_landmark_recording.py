@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from synthetic_poses import standing
 
-from formcheck.recording import ChunkedPoseWriter, PoseStream, chunk_folder
+from formcheck.io.recording import ChunkedPoseWriter, PoseStream, chunk_folder
 
 REPO = Path(__file__).parents[1]
 CLIP = REPO / "samples" / "squat_side.mp4"
@@ -82,7 +82,7 @@ def _count_reps(db: Path) -> int:
 
 @pytest.mark.slow
 def test_killed_live_session_keeps_its_landmarks(tmp_path):
-    from formcheck.modelbuild import ModelError, check_model
+    from formcheck.pose.models import ModelError, check_model
 
     try:
         check_model("full")

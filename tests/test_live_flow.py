@@ -10,12 +10,12 @@ import time
 import numpy as np
 import pytest
 
-from formcheck.coaching import CLINICIAN_ADVICE, PAIN_LOCATIONS, Phase, PlanItem, SessionFlow
-from formcheck.events import FormWarning, HoldProgress, PainReported, RepCompleted, StateChanged
-from formcheck.hud import render
-from formcheck.live import LatestFrameReader, LiveError, parse_auto_keys
-from formcheck.pose import Pose
-from formcheck.sources import Frame, FrameSource
+from formcheck.coaching.flow import CLINICIAN_ADVICE, PAIN_LOCATIONS, Phase, PlanItem, SessionFlow
+from formcheck.core.events import FormWarning, HoldProgress, PainReported, RepCompleted, StateChanged
+from formcheck.io.sources import Frame, FrameSource
+from formcheck.live.app import LatestFrameReader, LiveError, parse_auto_keys
+from formcheck.live.hud import render
+from formcheck.pose.types import Pose
 
 
 def person(t: float, x: float = 0.5) -> Pose:
@@ -285,7 +285,7 @@ def test_hud_draws_every_phase_and_the_skeleton_on_the_person(size):
 
 
 def test_events_are_in_the_store_as_soon_as_they_happen(tmp_path):
-    from formcheck.store import Rep, SessionRecorder, Store
+    from formcheck.storage.database import Rep, SessionRecorder, Store
 
     store = Store(f"sqlite:///{tmp_path / 'live.db'}")
     sid = store.start_session(kind="live", title="Squat")
@@ -308,7 +308,7 @@ def test_events_are_in_the_store_as_soon_as_they_happen(tmp_path):
     recorder.close()
     session = store.get_session(sid)
     with store.session() as db:
-        from formcheck.store import ExerciseSet, PainReport
+        from formcheck.storage.database import ExerciseSet, PainReport
 
         pain = db.query(PainReport).filter_by(session_id=sid).one()
         assert (pain.rating, pain.location) == (4, PAIN_LOCATIONS[2])
@@ -351,7 +351,7 @@ def test_auto_keys_parse_and_reject_bad_input():
 
 
 def test_speaker_speaks_in_the_background_and_mute_silences(tmp_path):
-    from formcheck.speech import Speaker
+    from formcheck.coaching.speech import Speaker
 
     out = tmp_path / "said.txt"
     engine = [sys.executable, "-c", f"import sys; open({str(out)!r}, 'a').write(sys.argv[1] + '\\n')"]
@@ -370,7 +370,7 @@ def test_speaker_speaks_in_the_background_and_mute_silences(tmp_path):
 
 
 def test_no_display_is_a_clear_error(monkeypatch):
-    from formcheck.live import check_display
+    from formcheck.live.app import check_display
 
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
@@ -386,7 +386,7 @@ def test_pain_event_type():
 
 def test_plans_from_the_catalog_and_programmes():
     pytest.importorskip("formcheck.engine", reason="the exercise engine is not in the repository yet")
-    from formcheck.live import build_plan
+    from formcheck.live.app import build_plan
 
     title, programme, plan = build_plan(None, "initial")
     assert programme == "initial" and plan[0].warmup and plan[0].kind == "hold" and plan[0].hold_s >= 20
@@ -403,7 +403,7 @@ def test_plans_from_the_catalog_and_programmes():
 
 
 def test_unusable_database_is_a_clear_error(tmp_path):
-    from formcheck.live import open_store
+    from formcheck.live.app import open_store
 
     with pytest.raises(LiveError, match="not a database URL"):
         open_store("nonsense")
@@ -424,7 +424,7 @@ def test_a_hold_within_a_repetition_shows_its_own_target_and_ends_with_the_rep()
 
 
 def test_unreachable_display_is_a_clear_error(monkeypatch):
-    from formcheck.live import _x_display_reachable, check_display
+    from formcheck.live.app import _x_display_reachable, check_display
 
     if not sys.platform.startswith("linux"):
         pytest.skip("the display check applies to Linux")
@@ -437,7 +437,7 @@ def test_unreachable_display_is_a_clear_error(monkeypatch):
 
 
 def test_the_closing_line_says_when_nobody_was_seen():
-    from formcheck.live import _one_line_summary
+    from formcheck.live.app import _one_line_summary
 
     rows = [{"name": "Squat", "reps": 0, "target_reps": 10, "holds_s": []}]
     empty = {"summary": {"exercises": rows}, "frames": 300, "frames_with_person": 0}

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from synthetic_poses import reps_trace, standing
 
-from formcheck.coaching import PlanItem
-from formcheck.store import ExerciseSession, Store
-from server.catalog import exercise_ids
-from server.live import LiveSession
+from formcheck.coaching.flow import PlanItem
+from formcheck.storage.database import ExerciseSession, Store
+from server.services.catalog import exercise_ids
+from server.services.live import LiveSession
 
 FPS = 30.0
 JPEG = cv2.imencode(".jpg", np.zeros((32, 32, 3), np.uint8))[1].tobytes()

@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 import pytest
 
-from formcheck.draw import GOOD, WARN
-from formcheck.sources import Frame, FrameSource
+from formcheck.io.draw import GOOD, WARN
+from formcheck.io.sources import Frame, FrameSource
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +28,7 @@ FORMCHECK = [sys.executable, "-m", "formcheck"]
 
 
 def _models_ready() -> bool:
-    from formcheck.modelbuild import ModelError, check_model
+    from formcheck.pose.models import ModelError, check_model
 
     try:
         check_model("full")
@@ -216,7 +216,7 @@ class StallingCamera(FrameSource):
 def test_camera_that_stops_keeps_the_session(tmp_path):
     if not _models_ready():
         pytest.skip("pose models are not built (formcheck models build)")
-    from formcheck.live import LiveOptions, run_live
+    from formcheck.live.app import LiveOptions, run_live
 
     camera = StallingCamera()
     lines: list[str] = []

@@ -3,8 +3,8 @@ import zipfile
 
 import pytest
 
-from formcheck import modelbuild
-from formcheck.modelbuild import ModelError, bundle_path, check_model, expected_sums
+from formcheck.pose import models as modelbuild
+from formcheck.pose.models import ModelError, bundle_path, check_model, expected_sums
 
 
 def test_missing_model_says_how_to_rebuild(tmp_path):

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from formcheck.pipeline import Overlay
-from formcheck.pose import Pose
+from formcheck.io.video import Overlay
+from formcheck.pose.types import Pose
 
 
 def test_overlay_uses_the_exercise_name_and_no_rep_count_for_holds():

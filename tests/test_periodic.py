@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from formcheck.core.events import RepCompleted
 from formcheck.engine.periodic import PeriodicAnalyzer, count_repetitions, estimate_period
-from formcheck.events import RepCompleted
-from formcheck.pose import Pose
+from formcheck.pose.types import Pose
 
 FPS = 30.0
 

@@ -1,7 +1,8 @@
 import numpy as np
 
-from formcheck.landmarks import MIRROR, L
-from formcheck.pose import OneEuroFilter, Pose, PoseSmoother
+from formcheck.pose.landmarks import MIRROR, L
+from formcheck.pose.smoothing import OneEuroFilter, PoseSmoother
+from formcheck.pose.types import Pose
 
 
 def make_pose(t: float, x_shift: float = 0.0) -> Pose:

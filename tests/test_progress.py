@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from formcheck.store import ExerciseSession, Store, User
-from server.progress import overview
+from formcheck.storage.database import ExerciseSession, Store, User
+from server.services.progress import overview
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from test_periodic import FPS, movement, phase_for
 
+from formcheck.core.events import RepCompleted, StateChanged
 from formcheck.engine import create_analyzer
+from formcheck.engine.geometry import BodyGeometry
 from formcheck.engine.recognition import AutoAnalyzer, observed_positions, rank_exercises
-from formcheck.events import RepCompleted, StateChanged
-from formcheck.geometry import BodyGeometry
-from formcheck.pose import Pose
-from formcheck.recording import PoseStream
+from formcheck.io.recording import PoseStream
+from formcheck.pose.types import Pose
 
 LANDMARKS = Path(__file__).resolve().parents[1] / "samples" / "landmarks"
 

@@ -1,12 +1,12 @@
-"""Judging repetitions against reference repetitions (formcheck.reference), and the UI-PRMD evaluation."""
+"""Judging repetitions against reference repetitions (formcheck.engine.reference), and the UI-PRMD evaluation."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from formcheck.landmarks import L
-from formcheck.reference import CHANNELS, FEATURES, SAMPLES, ReferenceModel, angle_channels, repetition_features
+from formcheck.engine.reference import CHANNELS, FEATURES, SAMPLES, ReferenceModel, angle_channels, repetition_features
+from formcheck.pose.landmarks import L
 
 FPS = 30.0
 
@@ -74,7 +74,7 @@ def test_needs_enough_references():
 
 def test_ui_prmd_leg_raise_beats_chance_on_unseen_subjects(shared_data):
     """Real data: standing straight leg raise, each subject judged with references from the others."""
-    from formcheck.evaluate_datasets import evaluate_ui_prmd
+    from formcheck.evaluation.dataset_eval import evaluate_ui_prmd
 
     res = evaluate_ui_prmd(shared_data, movements=(6,))
     m = res["movements"]["m06"]

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from apiutil import SAMPLE, SHARED_DATA
 
-from formcheck.bench_server import ApiClient, ServerProcess, setup_accounts, stream_live
+from formcheck.bench.server import ApiClient, ServerProcess, setup_accounts, stream_live
 
 pytestmark = pytest.mark.slow
 
@@ -90,7 +90,7 @@ def test_patient_upload_scored_then_therapist_reads_and_exports(server, accounts
 
 
 def test_upload_for_a_programme_recognises_the_exercise(accounts):
-    from server.catalog import recognition_available
+    from server.services.catalog import recognition_available
 
     if not recognition_available():
         pytest.skip("exercise recognition (formcheck.engine.recognition) is not installed yet")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from formcheck.sources import (
+from formcheck.io.sources import (
     ImageFolderSource,
     RealtimeSource,
     SourceError,

@@ -5,8 +5,8 @@ import textwrap
 
 import pytest
 
-from formcheck.analysis import PoseOnlyAnalyzer
 from formcheck.engine import ExerciseAnalyzer, SpecError, create_analyzer, list_exercises, load_spec, load_spec_file
+from formcheck.engine.base import PoseOnlyAnalyzer
 from formcheck.engine.spec import CATALOG_DIR, parse_spec
 
 REQUIRED_IDS = {

@@ -13,8 +13,8 @@ from datetime import timedelta
 import pytest
 from webutil import PASSWORD, browser, log_in, page_errors, require_chromium, running_server, screenshot
 
-from formcheck.events import FormWarning, PainReported, RepCompleted
-from formcheck.store import ExerciseSession, Store
+from formcheck.core.events import FormWarning, PainReported, RepCompleted
+from formcheck.storage.database import ExerciseSession, Store
 
 pytestmark = pytest.mark.browser
 

@@ -14,14 +14,14 @@ def create_analyzer(exercise_id: str):
 
     Unknown ids raise ``KeyError`` listing the catalog; invalid spec files raise ``SpecError`` (a ``ValueError``)."""
     if exercise_id == "none":
-        from formcheck.analysis import PoseOnlyAnalyzer
+        from formcheck.engine.base import PoseOnlyAnalyzer
 
         return PoseOnlyAnalyzer("none")
     if exercise_id == "auto":
         try:
             from formcheck.engine.recognition import AutoAnalyzer
         except ImportError:  # recognition not available: report poses only
-            from formcheck.analysis import PoseOnlyAnalyzer
+            from formcheck.engine.base import PoseOnlyAnalyzer
 
             return PoseOnlyAnalyzer("auto")
         return AutoAnalyzer()

@@ -5,15 +5,15 @@ from __future__ import annotations
 import math
 from collections import deque
 
+from formcheck.core.events import Event, FormWarning, HoldCompleted, HoldProgress, RepCompleted, StateChanged
 from formcheck.engine.counter import Rep, RepCounter
+from formcheck.engine.geometry import OTHER, SIDES, BodyGeometry
 from formcheck.engine.hold import HoldTimer
 from formcheck.engine.rules import RuleState, WarningLimiter, in_range
 from formcheck.engine.scoring import score_rep
 from formcheck.engine.signals import SignalBank, signal_landmarks
 from formcheck.engine.spec import ExerciseSpec
-from formcheck.events import Event, FormWarning, HoldCompleted, HoldProgress, RepCompleted, StateChanged
-from formcheck.geometry import OTHER, SIDES, BodyGeometry
-from formcheck.pose import Pose
+from formcheck.pose.types import Pose
 
 UPRIGHT_POSITIONS = {"standing", "seated", "kneeling"}
 POSITION_MESSAGES = {

@@ -20,8 +20,8 @@ import numpy as np
 from scipy import signal as sps
 from scipy.ndimage import gaussian_filter1d, uniform_filter1d
 
-from formcheck.events import Event, RepCompleted, StateChanged
-from formcheck.pose import Pose
+from formcheck.core.events import Event, RepCompleted, StateChanged
+from formcheck.pose.types import Pose
 
 # Joints that carry exercise motion: nose, shoulders, elbows, wrists, hips, knees, ankles, feet.
 BODY_JOINTS = (0, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28, 31, 32)

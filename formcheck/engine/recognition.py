@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from formcheck.core.events import Event, StateChanged
+from formcheck.engine.geometry import SIDES, BodyGeometry
 from formcheck.engine.periodic import PeriodicAnalyzer, count_repetitions, pose_features
 from formcheck.engine.signals import SignalBank
 from formcheck.engine.spec import ExerciseSpec, SpecError, list_exercises, load_spec
-from formcheck.events import Event, StateChanged
-from formcheck.geometry import SIDES, BodyGeometry
-from formcheck.landmarks import L
-from formcheck.pose import Pose
+from formcheck.pose.landmarks import L
+from formcheck.pose.types import Pose
 
 POSITIONS = ("standing", "seated", "kneeling", "supine", "side-lying", "prone", "quadruped")
 # how well an observed position fits a spec's position (1 = same); pairs that cameras easily confuse get 0.6

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
+from formcheck.engine.geometry import SIDES, BodyGeometry, landmark_indices
 from formcheck.engine.spec import SignalSpec
-from formcheck.geometry import SIDES, BodyGeometry, landmark_indices
 
 #: points whose landmarks say which side a signal belongs to (``knee``, ``other_knee``)
 _SIDED_PREFIXES = ("left_", "right_", "mid_")

@@ -8,7 +8,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from formcheck.geometry import is_point_name
+from formcheck.engine.geometry import is_point_name
 
 CATALOG_DIR = Path(__file__).resolve().parents[1] / "exercises"
 

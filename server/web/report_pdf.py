@@ -11,9 +11,9 @@ from fastapi import APIRouter, Response
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from formcheck.store import User
-from server.deps import DB, CurrentUser, visible_session
-from server.reports import detail
+from formcheck.storage.database import User
+from server.api.deps import DB, CurrentUser, visible_session
+from server.services.reports import detail
 
 router = APIRouter()
 
@@ -170,7 +170,7 @@ def _chart_pages(pdf: PdfPages, d: dict) -> None:
 
 
 def session_pdf(d: dict, patient_name: str = "") -> bytes:
-    """The PDF bytes for a session detail dict (``server.reports.detail``)."""
+    """The PDF bytes for a session detail dict (``server.services.reports.detail``)."""
     buf = io.BytesIO()
     with PdfPages(buf, metadata={"Title": f"formcheck session {d.get('id')}", "Creator": "formcheck"}) as pdf:
         _text_pages(pdf, _text_lines(d, patient_name))

@@ -1,0 +1,111 @@
+"""The annotated video: the skeleton, count, hold time and current cue drawn on each frame, written to a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from formcheck.core.events import Event, FormWarning, HoldCompleted, HoldProgress, RepCompleted, StateChanged
+from formcheck.io.draw import BAD, GOOD, WARN, draw_label, draw_skeleton
+from formcheck.pipeline.loop import FrameResult
+from formcheck.pose.types import Pose
+
+
+def _exercise_title(exercise: str) -> tuple[str, str]:
+    """The exercise's name and kind for the overlay ('Push-up', 'reps'); the id itself when it has no spec."""
+    try:
+        from formcheck.engine import load_spec
+
+        spec = load_spec(exercise)
+    except Exception:  # noqa: BLE001 - 'none', 'auto' or no catalog: the id is still a fine title
+        return exercise, "reps"
+    return spec.name, spec.kind
+
+
+class Overlay:
+    """Keeps what the annotated video shows (count, hold time, current cue) from the event stream."""
+
+    def __init__(self, exercise: str, model: str = ""):
+        self.exercise, self.model = exercise, model
+        self.title, self.kind = _exercise_title(exercise)
+        self.reps = 0
+        self.hold_s: float | None = None
+        self.hold_target: float = 0.0
+        self.cue = ""
+        self.cue_until = 0.0
+        self.state_message = ""
+        self.last_score: float | None = None
+        self.flagged: set[int] = set()
+
+    def update(self, events: list[Event]) -> None:
+        for e in events:
+            if isinstance(e, RepCompleted):
+                self.reps, self.last_score = e.index, e.score
+            elif isinstance(e, HoldProgress):
+                self.hold_s, self.hold_target = e.held_s, e.target_s
+            elif isinstance(e, HoldCompleted):
+                self.hold_s = None
+            elif isinstance(e, FormWarning):
+                self.cue, self.cue_until = e.message, e.t + 3.0
+            elif isinstance(e, StateChanged):
+                self.state_message = e.message
+
+    def draw(self, image: np.ndarray, pose: Pose) -> np.ndarray:
+        draw_skeleton(image, pose, self.flagged if pose.timestamp < self.cue_until else frozenset())
+        h, w = image.shape[:2]
+        scale = max(0.5, min(w, h) / 720)
+        y = 10
+        counted = "" if self.kind == "hold" else f"  reps {self.reps}"
+        _, bh = draw_label(image, f"{self.title}{counted}", (10, y), scale)
+        y += bh + 4
+        if self.hold_s is not None:
+            done = self.hold_target and self.hold_s >= self.hold_target
+            _, bh = draw_label(
+                image,
+                f"hold {self.hold_s:4.1f}/{self.hold_target:.0f} s",
+                (10, y),
+                scale,
+                GOOD if done else (255, 255, 255),
+            )
+            y += bh + 4
+        if self.last_score is not None:
+            color = GOOD if self.last_score >= 80 else WARN if self.last_score >= 50 else BAD
+            _, bh = draw_label(image, f"last rep {self.last_score:.0f}/100", (10, y), scale * 0.8, color)
+            y += bh + 4
+        if not pose.present:
+            draw_label(image, "no person in view", (10, h - int(60 * scale)), scale, WARN)
+        elif pose.people > 1:
+            draw_label(image, "more than one person in view", (10, h - int(60 * scale)), scale, WARN)
+        elif pose.timestamp < self.cue_until and self.cue:
+            draw_label(image, self.cue, (10, h - int(60 * scale)), scale, WARN)
+        elif self.state_message:
+            draw_label(image, self.state_message, (10, h - int(60 * scale)), scale * 0.9)
+        return image
+
+
+class AnnotatedVideoWriter:
+    """Writes frames with the skeleton and counts drawn on them to an MP4 file."""
+
+    def __init__(self, path: str | Path, fps: float, exercise: str, model: str = ""):
+        self.path = Path(path)
+        self.fps = fps
+        self.overlay = Overlay(exercise, model)
+        self._writer: cv2.VideoWriter | None = None
+
+    def __call__(self, result: FrameResult) -> None:
+        self.overlay.update(result.events)
+        image = self.overlay.draw(result.frame.image.copy(), result.pose)
+        if self._writer is None:
+            h, w = image.shape[:2]
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
+            if not self._writer.isOpened():
+                raise OSError(f"cannot write video {self.path}")
+        self._writer.write(image)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+

@@ -1,0 +1,1 @@
+"""Pose stage: the ``Pose`` type, the MediaPipe estimator, smoothing, landmark indices and model bundles."""

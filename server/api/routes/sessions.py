@@ -1,0 +1,95 @@
+"""Scored sessions: list, detail, exports, annotated video, therapist notes, pain reports."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.responses import FileResponse
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from formcheck.storage.database import ExerciseSession, Note, PainReport, User
+from server.api.deps import DB, CurrentUser, SettingsDep, Therapist, visible_patient, visible_session
+from server.api.errors import not_found
+from server.api.schemas import NoteIn, NoteOut, PainIn, SessionDetail, SessionSummary
+from server.services.reports import detail, summary, to_csv
+
+router = APIRouter(prefix="/api/sessions", tags=["sessions"])
+
+_EAGER = (
+    selectinload(ExerciseSession.reps),
+    selectinload(ExerciseSession.warnings),
+    selectinload(ExerciseSession.pain_reports),
+)
+
+
+@router.get("", response_model=list[SessionSummary])
+def list_sessions(user: CurrentUser, db: DB, patient_id: int | None = None, limit: int = 200):
+    """Newest first: a patient's own sessions; a therapist's patients' sessions (or one patient's)."""
+    query = select(ExerciseSession).options(*_EAGER).order_by(ExerciseSession.started_at.desc())
+    if patient_id is not None:
+        query = query.where(ExerciseSession.patient_id == visible_patient(db, user, patient_id).id)
+    elif user.role == "patient":
+        query = query.where(ExerciseSession.patient_id == user.id)
+    else:
+        own = select(User.id).where(User.therapist_id == user.id)
+        query = query.where(or_(ExerciseSession.patient_id.in_(own), ExerciseSession.patient_id == user.id))
+    return [summary(s) for s in db.scalars(query.limit(max(1, min(limit, 1000))))]
+
+
+@router.get("/{session_id}", response_model=SessionDetail)
+def get_session(session_id: int, user: CurrentUser, db: DB):
+    """The scored session: sets, reps (start, end, score, faults), holds, warnings, pain, notes, series."""
+    return detail(db, visible_session(db, user, session_id))
+
+
+@router.get("/{session_id}/export.json")
+def export_json(session_id: int, user: CurrentUser, db: DB):
+    data = SessionDetail.model_validate(detail(db, visible_session(db, user, session_id))).model_dump_json(indent=2)
+    return Response(
+        data,
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="session-{session_id}.json"'},
+    )
+
+
+@router.get("/{session_id}/export.csv")
+def export_csv(session_id: int, user: CurrentUser, db: DB):
+    """One line per rep, hold, warning and pain report."""
+    text = to_csv(detail(db, visible_session(db, user, session_id)))
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="session-{session_id}.csv"'},
+    )
+
+
+@router.get("/{session_id}/video")
+def session_video(session_id: int, user: CurrentUser, db: DB, settings: SettingsDep):
+    """The annotated video, when the patient's videos are kept."""
+    row = visible_session(db, user, session_id)
+    path = settings.video_dir / row.video_file if row.video_file else None
+    if path is None or not path.is_file():
+        raise not_found("video for this session (videos are kept only when the patient's setting allows)")
+    return FileResponse(path, media_type="video/webm" if path.suffix == ".webm" else "video/mp4")
+
+
+@router.post("/{session_id}/notes", response_model=NoteOut, status_code=201)
+def add_note(session_id: int, body: NoteIn, user: Therapist, db: DB):
+    row = visible_session(db, user, session_id)
+    note = Note(session_id=row.id, author_id=user.id, text=body.text)
+    db.add(note)
+    db.commit()
+    return {"id": note.id, "author_id": note.author_id, "text": note.text, "created_at": note.created_at}
+
+
+@router.post("/{session_id}/pain", status_code=201)
+def add_pain(session_id: int, body: PainIn, user: CurrentUser, db: DB) -> dict:
+    """Record a pain report (0-10, where) on a session."""
+    row = visible_session(db, user, session_id)
+    exercise = row.sets[-1].exercise if row.sets else (row.title or "")
+    pain = PainReport(
+        session_id=row.id, exercise=exercise, t_s=body.t_s, rating=body.rating, location=body.location, note=body.note
+    )
+    db.add(pain)
+    db.commit()
+    return {"id": pain.id, "t_s": pain.t_s, "rating": pain.rating, "location": pain.location, "note": pain.note}
