@@ -111,19 +111,19 @@ def analyze(
     silence_native_logs()
     from tqdm import tqdm
 
-    from formcheck.engine.base import make_analyzer
+    from formcheck.engine import create_analyzer
     from formcheck.io.recording import PoseRecorder
     from formcheck.io.sources import SourceError, open_source
     from formcheck.io.video import AnnotatedVideoWriter
     from formcheck.pipeline.loop import run
-    from formcheck.pipeline.threads import ThreadedSink
+    from formcheck.pipeline.sinks import CallbackSink, ThreadedSink
     from formcheck.pose.estimator import PoseEstimator, PoseEstimatorOptions
 
     check_output(json_out, "--json")
     check_output(annotated, "--annotated", VIDEO_SUFFIXES)
     check_output(landmarks, "--landmarks", (".npz",))
     try:
-        analyzer = make_analyzer(exercise)
+        analyzer = create_analyzer(exercise)
     except (KeyError, ValueError) as exc:
         fail(str(exc.args[0] if exc.args else exc))
     try:
@@ -146,30 +146,23 @@ def analyze(
         desc=source.name,
     )
     try:
-        report = run(source, estimator, analyzer, sinks=sinks, on_frame=lambda _: bar.update())
+        result = run(source, estimator, analyzer, sinks=[*sinks, CallbackSink(lambda _: bar.update())])
     except SourceError as exc:
         fail(str(exc))
     finally:
         bar.close()
-        for sink in sinks:
-            if isinstance(sink, ThreadedSink):
-                sink.close()
         estimator.close()
         source.close()
     if recorder and recorder.poses:
         recorder.stream().save(landmarks)
-    if hasattr(analyzer, "series"):
-        report.series = analyzer.series()
-    if hasattr(analyzer, "summary"):
-        report.summary = {**analyzer.summary(), **report.summary}
-    data = report.to_dict()
+    data = result.to_dict()
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(data, indent=2))
     _print_summary(data)
-    if report.frames == 0:
+    if result.frames == 0:
         fail("the video has no frames")
-    if report.frames_with_person == 0:
+    if result.frames_with_person == 0:
         nobody = "nobody was seen in the video: make sure the whole body is in view"
         if nobody in data["notices"]:  # already printed as a note
             raise typer.Exit(3)
@@ -521,6 +514,10 @@ def _print_summary(d: dict) -> None:
         f"({d['duration_s']:.1f} s), "
         f"person in {d['frames_with_person']} frames, model {d['model']}"
     )
+    rec = d.get("recognition")
+    if rec and rec["method"] != "given":
+        typer.echo(f"recognised: {rec['exercise']} (confidence {rec['confidence']:.2f})"
+                   if rec["method"] == "recognised" else "exercise not recognised: counted any repeated movement")
     typer.echo(f"repetitions: {d['rep_count']}")
     for r in d["reps"]:
         faults = ", ".join(_readable(f) for f in r["faults"]) or "good form"

@@ -125,15 +125,19 @@ def test_dropout_replaces_a_tenth_in_short_bursts_deterministically():
     assert not (drop_frames(s, 0.1, seed=8).people == d.people).all()
 
 
+def _hold(start: float, end: float, duration: float) -> HoldCompleted:
+    return HoldCompleted(end, start, end, duration, 0.0)
+
+
 def test_adjacent_expected_holds_may_be_read_as_one():
     expected = [(13.0, 19.0), (19.5, 31.0), (31.5, 47.5)]
-    one = [{"start_s": 12.5, "end_s": 47.6, "duration_s": 35.1}]
+    one = [_hold(12.5, 47.6, 35.1)]
     assert match_holds(expected, one, 2.0) == 3
-    three = [{"start_s": s, "end_s": e, "duration_s": e - s} for s, e in expected]
+    three = [_hold(s, e, e - s) for s, e in expected]
     assert match_holds(expected, three, 2.0) == 3
-    assert match_holds(expected, [{"start_s": 13.0, "end_s": 40.0, "duration_s": 27.0}], 2.0) == 0
+    assert match_holds(expected, [_hold(13.0, 40.0, 27.0)], 2.0) == 0
     # holds 5 s apart are separate holds: one long hold does not match them
-    assert match_holds([(0.0, 5.0), (10.0, 15.0)], [{"start_s": 0, "end_s": 15, "duration_s": 15}], 2.0) == 0
+    assert match_holds([(0.0, 5.0), (10.0, 15.0)], [_hold(0, 15, 15)], 2.0) == 0
 
 
 # --- derived cases of real landmark streams through the engine --------------------------------------------
@@ -152,7 +156,7 @@ def run(stream: PoseStream, exercise: str) -> tuple[int, list[dict]]:
     for pose in stream:
         events += analyzer.update(pose)
     events += analyzer.finish(float(stream.timestamps[-1]))
-    holds = [e.to_dict() for e in events if isinstance(e, HoldCompleted)]
+    holds = [e for e in events if isinstance(e, HoldCompleted)]
     return sum(isinstance(e, RepCompleted) for e in events), holds
 
 

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from formcheck.core.events import HoldCompleted
 from formcheck.evaluation.clips import (
     ClipResult,
     EvalError,
@@ -40,7 +41,7 @@ def test_fault_metrics():
 
 def test_holds_match_by_overlap_and_duration():
     assert parse_holds("2.5-5.5; 13-19") == ((2.5, 5.5), (13.0, 19.0))
-    found = [{"start_s": 2.0, "end_s": 5.0, "duration_s": 3.0}, {"start_s": 12.0, "end_s": 30.0, "duration_s": 18.0}]
+    found = [HoldCompleted(5.0, 2.0, 5.0, 3.0, 0.0), HoldCompleted(30.0, 12.0, 30.0, 18.0, 0.0)]
     assert match_holds([(2.5, 5.5), (13, 19)], found, tolerance=1.0) == 1  # the second is far too long
     assert match_holds([(40, 45)], found, tolerance=1.0) == 0
     with pytest.raises(EvalError, match="start-end"):

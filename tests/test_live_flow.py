@@ -220,7 +220,7 @@ def test_pain_stop_records_rating_and_location_then_advises_a_clinician():
     assert view.phase == "pain_advice" and view.advice == CLINICIAN_ADVICE and "clinician" in view.advice
     assert d.recorder.calls[-1] == ("events", ["pain"])
     pain = d.flow.report.pain[0]
-    assert (pain["rating"], pain["location"]) == (9, PAIN_LOCATIONS[0])
+    assert (pain.rating, pain.location) == (9, PAIN_LOCATIONS[0])
     d.key("enter")
     view = d.flow.view()
     assert view.phase == "summary" and view.ended_by == "pain"

@@ -11,15 +11,30 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from formcheck.engine.base import make_analyzer
+from formcheck.engine import create_analyzer
 from formcheck.io.sources import Frame, FrameSource, VideoFileSource
 from formcheck.io.video import AnnotatedVideoWriter
 from formcheck.pipeline.loop import StageTimes, run
-from formcheck.pipeline.threads import ThreadedSink
+from formcheck.pipeline.sinks import BaseSink, ThreadedSink
 from formcheck.pose.estimator import PoseEstimator, PoseEstimatorOptions
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "squat_side.mp4"
 
+
+
+class _TimedSink(BaseSink):
+    """Times another sink (drawing and encoding the annotated video) into ``acc[0]``."""
+
+    def __init__(self, inner: BaseSink, acc: list[float]):
+        self.inner, self.acc = inner, acc
+
+    def __call__(self, result) -> None:
+        t0 = time.perf_counter()
+        self.inner(result)
+        self.acc[0] += time.perf_counter() - t0
+
+    def close(self) -> None:
+        self.inner.close()
 
 def letterbox_clip(src: Path, dst: Path, size: tuple[int, int], max_frames: int) -> Path:
     """Write ``src`` fitted into ``size`` (width, height) with borders, so speed is measured at that resolution."""
@@ -84,17 +99,9 @@ def pipeline_run(path: Path, model: str, exercise: str, annotate: Path | None) -
             writer = AnnotatedVideoWriter(annotate, source.fps, exercise, model)
             draw_times = times.extra.setdefault("draw_s", [0.0])
 
-            def timed(result, _w=writer):
-                t0 = time.perf_counter()
-                _w(result)
-                draw_times[0] += time.perf_counter() - t0
-
-            timed.close = writer.close  # type: ignore[attr-defined]
-            sinks.append(ThreadedSink(timed, name="annotate"))
+            sinks.append(ThreadedSink(_TimedSink(writer, draw_times), name="annotate"))
         t0 = time.perf_counter()
-        report = run(source, estimator, make_analyzer(exercise), sinks=sinks, times=times)
-        for s in sinks:
-            s.close()
+        report = run(source, estimator, create_analyzer(exercise), sinks=sinks, times=times)
         wall = time.perf_counter() - t0
     return times, wall, report.frames
 

@@ -22,7 +22,7 @@ from formcheck.core.events import (
     RepCompleted,
     StateChanged,
 )
-from formcheck.core.result import SessionReport
+from formcheck.core.result import AnalysisResult
 from formcheck.pose.landmarks import NAMES
 from formcheck.pose.types import Pose
 
@@ -179,7 +179,7 @@ class SessionFlow:
         self.intro_s = max(0.0, intro_s)
         self._say = say or (lambda text: None)
         self._beep = beep or (lambda: None)
-        self.report = SessionReport(exercise=self.title, model=model, source=source)
+        self.report = AnalysisResult(exercise=self.title, model=model, source=source)
         self.tallies: dict[str, ExerciseTally] = {}
         for item in plan:
             tally = self.tallies.setdefault(item.exercise, ExerciseTally(item.exercise, item.name, item.kind))
@@ -400,7 +400,7 @@ class SessionFlow:
         return [t.to_dict() for t in self.tallies.values()]
 
     def report_dict(self) -> dict:
-        """The session report (``SessionReport`` form) with per-exercise totals under ``summary``."""
+        """The session report (``AnalysisResult`` form) with per-exercise totals under ``summary``."""
         d = self.report.to_dict()
         d["summary"] = {"exercises": self.summary_rows(), "ended_by": self.ended_by or "completed",
                         "programme": self.title}
@@ -444,12 +444,9 @@ class SessionFlow:
         if not self._set_open:
             return
         self._set_open = False
-        finish = getattr(self.analyzer, "finish", None)
-        if finish is not None:
-            self._handle(list(finish(t)), t)
-        series = getattr(self.analyzer, "series", None)
-        if series is not None:
-            _merge_series(self.series.setdefault(self.item.exercise, {}), series())
+        self._handle(list(self.analyzer.finish(t)), t)
+        _merge_series(self.series.setdefault(self.item.exercise, {}), self.analyzer.series())
+        self.report.series = self.series
         tally = self.tallies[self.item.exercise]
         if status == "done":
             tally.sets_done += 1
@@ -461,7 +458,7 @@ class SessionFlow:
             return
         item, tally = self.item, self.tallies[self.item.exercise]
         for e in events:
-            self.report.add(e)
+            self.report.add(e, item.exercise)
             if isinstance(e, RepCompleted):
                 self._reps += 1
                 tally.reps += 1
@@ -589,7 +586,7 @@ class SessionFlow:
     def _record_pain(self, t: float, location: str, note: str = "") -> PainReported:
         note = note or f"pain stop during {self.item.name}"
         event = PainReported(t, int(self._pain_rating or 0), location, note=note)
-        self.report.add(event)
+        self.report.add(event, self.item.exercise)
         self.tallies[self.item.exercise].pain.append(event.rating)
         if self.recorder is not None:
             self.recorder.record([event])

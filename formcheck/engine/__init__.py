@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 from formcheck.engine.analyzer import ExerciseAnalyzer
+from formcheck.engine.base import Analyzer, PoseOnlyAnalyzer
+from formcheck.engine.periodic import PeriodicAnalyzer
+from formcheck.engine.recognition import AutoAnalyzer
 from formcheck.engine.spec import ExerciseSpec, SpecError, list_exercises, load_spec, load_spec_file
 
-__all__ = ["ExerciseAnalyzer", "ExerciseSpec", "SpecError", "create_analyzer", "list_exercises", "load_spec",
-           "load_spec_file"]
+__all__ = ["Analyzer", "AutoAnalyzer", "ExerciseAnalyzer", "ExerciseSpec", "PeriodicAnalyzer", "PoseOnlyAnalyzer",
+           "SpecError", "create_analyzer", "list_exercises", "load_spec", "load_spec_file"]
 
 
-def create_analyzer(exercise_id: str):
-    """The analyzer for a catalog id, a spec file path, ``"none"`` (poses only) or ``"auto"`` (recognised).
+def create_analyzer(exercise_id: str, *, candidates: list[str] | None = None) -> Analyzer:
+    """The analyzer for a catalog id, a spec file path, ``"none"`` (poses only), ``"periodic"`` (any repeated
+    movement) or ``"auto"`` (recognised from the motion, among ``candidates`` or the whole catalog).
 
     Unknown ids raise ``KeyError`` listing the catalog; invalid spec files raise ``SpecError`` (a ``ValueError``)."""
     if exercise_id == "none":
-        from formcheck.engine.base import PoseOnlyAnalyzer
-
         return PoseOnlyAnalyzer("none")
+    if exercise_id == "periodic":
+        return PeriodicAnalyzer()
     if exercise_id == "auto":
-        try:
-            from formcheck.engine.recognition import AutoAnalyzer
-        except ImportError:  # recognition not available: report poses only
-            from formcheck.engine.base import PoseOnlyAnalyzer
-
-            return PoseOnlyAnalyzer("auto")
-        return AutoAnalyzer()
+        return AutoAnalyzer(exercises=candidates)
     return ExerciseAnalyzer(load_spec(exercise_id))

@@ -6,6 +6,7 @@ import math
 from collections import deque
 
 from formcheck.core.events import Event, FormWarning, HoldCompleted, HoldProgress, RepCompleted, StateChanged
+from formcheck.core.result import Recognition, Series, summarise
 from formcheck.engine.counter import Rep, RepCounter
 from formcheck.engine.geometry import OTHER, SIDES, BodyGeometry
 from formcheck.engine.hold import HoldTimer
@@ -179,7 +180,7 @@ class ExerciseAnalyzer:
             snap["rate_per_min"] = self.rate_per_min()
         return snap
 
-    def series(self) -> dict:
+    def series(self) -> Series:
         out = {k: list(v) for k, v in self._series.items()}
         band = {}
         if self.spec.rep:
@@ -192,16 +193,10 @@ class ExerciseAnalyzer:
 
     def summary(self) -> dict:
         """Totals for the session report."""
-        scores = [r.score for r in self.reps]
-        out = {"reps": len(self.reps), "holds": len(self.holds)}
-        if scores:
-            out["avg_score"] = round(sum(scores) / len(scores), 1)
-        if self.holds:
-            out["longest_hold_s"] = round(max(h.duration_s for h in self.holds), 2)
-            out["total_hold_s"] = round(sum(h.duration_s for h in self.holds), 2)
-        if self.spec.kind == "rate":
-            out["rate_per_min"] = self.rate_per_min()
-        return out
+        return summarise(self.reps, self.holds, rate=self.spec.kind == "rate")
+
+    def recognition(self) -> Recognition | None:
+        return Recognition(self.exercise, 1.0, "given")
 
     def rate_per_min(self) -> float | None:
         ends = [r.end_s for r in self.reps[-8:]]

@@ -21,6 +21,7 @@ from scipy import signal as sps
 from scipy.ndimage import gaussian_filter1d, uniform_filter1d
 
 from formcheck.core.events import Event, RepCompleted, StateChanged
+from formcheck.core.result import Recognition, Series, summarise
 from formcheck.pose.types import Pose
 
 # Joints that carry exercise motion: nose, shoulders, elbows, wrists, hips, knees, ankles, feet.
@@ -251,6 +252,7 @@ class PeriodicAnalyzer:
         self._next_check = 0.0
         self._last_peak_t = -np.inf
         self._count = 0
+        self._reps: list[RepCompleted] = []
         self._state = ""
         self._aspect = 1.0
 
@@ -281,6 +283,16 @@ class PeriodicAnalyzer:
     def finish(self, t: float) -> list[Event]:
         return self._emit(t, final=True)
 
+    def series(self) -> Series:
+        """No named signals: the periodic counter follows the whole body's main motion."""
+        return {"t": [], "target_band": {}}
+
+    def summary(self) -> dict:
+        return {**summarise(self._reps, []), "reps": self._count}
+
+    def recognition(self) -> Recognition | None:
+        return Recognition(self.exercise, 1.0, "given")
+
     def _emit(self, t: float, final: bool) -> list[Event]:
         if len(self._ts) < 4:
             return []
@@ -296,4 +308,5 @@ class PeriodicAnalyzer:
                 self._count += 1
                 self._last_peak_t = peak
                 events.append(RepCompleted(end, self._count, start, end, result.swing, end - start, 100.0))
+        self._reps += [e for e in events if isinstance(e, RepCompleted)]
         return events

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from formcheck.core.events import Event, StateChanged
+from formcheck.core.result import Recognition, Series
+from formcheck.engine.analyzer import ExerciseAnalyzer
 from formcheck.engine.geometry import SIDES, BodyGeometry
 from formcheck.engine.periodic import PeriodicAnalyzer, count_repetitions, pose_features
 from formcheck.engine.signals import SignalBank
@@ -419,15 +421,34 @@ class AutoAnalyzer:
         events = [] if self._delegate is not None else self._decide(t)
         return events + self._delegate.finish(t)
 
-    def _decide(self, t: float) -> list[Event]:
-        from formcheck.engine import create_analyzer
+    def series(self) -> Series:
+        return self._delegate.series() if self._delegate is not None else {"t": [], "target_band": {}}
 
+    def summary(self) -> dict:
+        return self._delegate.summary() if self._delegate is not None else {"reps": 0, "holds": 0}
+
+    def recognition(self) -> Recognition | None:
+        """The recognised exercise; its confidence is the winner's fit score (0..1) scaled by its margin over
+        the runner-up, so two exercises that fit about equally well give a low confidence."""
+        if self._delegate is None:
+            return None
+        top = tuple((c.exercise, float(c.score)) for c in self.candidates[:3])
+        if self.exercise == "periodic":
+            best = self.candidates[0].score if self.candidates else 0.0
+            return Recognition("periodic", 0.0, "fallback", top) if best < self.min_score else None
+        best = self.candidates[0].score
+        second = self.candidates[1].score if len(self.candidates) > 1 else 0.0
+        margin = (best - second) / best if best > 0 else 0.0
+        confidence = min(1.0, best) * (0.5 + 0.5 * margin)
+        return Recognition(self.exercise, confidence, "recognised", top)
+
+    def _decide(self, t: float) -> list[Event]:
         self.candidates, self.positions = rank_exercises(self._buffer, self.exercises)
         best = self.candidates[0] if self.candidates else None
         if best is not None and best.score >= self.min_score:
-            self._delegate = create_analyzer(best.exercise)
+            self._delegate = ExerciseAnalyzer(load_spec(best.exercise))
             self.exercise = best.exercise
-            name = getattr(getattr(self._delegate, "spec", None), "name", best.exercise)
+            name = self._delegate.spec.name
             message = f"recognised: {name}"
         else:
             self._delegate = PeriodicAnalyzer()

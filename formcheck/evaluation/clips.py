@@ -13,9 +13,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from formcheck.core.result import SessionReport
-from formcheck.engine.base import Analyzer, make_analyzer
+from formcheck.core.result import AnalysisResult
+from formcheck.engine import Analyzer, create_analyzer
 from formcheck.io.recording import PoseStream
+from formcheck.pipeline.loop import replay as replay_poses
 
 REQUIRED_COLUMNS = ("clip", "exercise", "reps", "reps_tolerance")
 
@@ -114,26 +115,15 @@ def read_ground_truth(path: str | Path) -> list[ClipTruth]:
     return rows
 
 
-def replay(stream: PoseStream, analyzer: Analyzer, model: str = "") -> SessionReport:
-    """Run an analyzer over a recorded landmark stream, as the pipeline does over a video."""
-    report = SessionReport(exercise=analyzer.exercise, model=model or stream.meta.get("model", ""),
-                           source=str(stream.meta.get("source", "")))
-    last_t = 0.0
-    for pose in stream:
-        for e in analyzer.update(pose):
-            report.add(e)
-        report.frames += 1
-        report.frames_with_person += pose.present
-        last_t = pose.timestamp
-    for e in analyzer.finish(last_t):
-        report.add(e)
-    report.exercise = analyzer.exercise
-    report.duration_s = round(last_t, 3)
-    return report
+def replay(stream: PoseStream, analyzer: Analyzer, model: str = "") -> AnalysisResult:
+    """Run an analyzer over a recorded landmark stream: the frame loop without frames or an estimator."""
+    return replay_poses(stream, analyzer, model=model or stream.meta.get("model", ""),
+                        source=str(stream.meta.get("source", "")))
 
 
 def video_stream(video: Path, model: str = "full") -> PoseStream:
     """The landmark stream of a video, from the real pose model (no smoothing, as ``formcheck analyze``)."""
+    from formcheck.engine import PoseOnlyAnalyzer
     from formcheck.io.recording import PoseRecorder
     from formcheck.io.sources import open_source
     from formcheck.pipeline.loop import run
@@ -143,8 +133,6 @@ def video_stream(video: Path, model: str = "full") -> PoseStream:
     recorder = PoseRecorder({"source": source.name, "model": model})
     try:
         with PoseEstimator.create(PoseEstimatorOptions(model=model)) as estimator:
-            from formcheck.engine.base import PoseOnlyAnalyzer
-
             run(source, estimator, PoseOnlyAnalyzer(), sinks=[recorder])
     finally:
         source.close()
@@ -165,11 +153,11 @@ def cached_stream(video: Path, cache: Path | None, key: str, model: str = "full"
     return stream
 
 
-def faults_of(report: SessionReport) -> list[str]:
+def faults_of(report: AnalysisResult) -> list[str]:
     """Every rule that fired: warnings and the faults attached to repetitions and holds (sorted, unique)."""
-    found = {w["rule"] for w in report.warnings}
+    found = {w.rule for w in report.warnings}
     for item in report.reps + report.holds:
-        found.update(item["faults"])
+        found.update(item.faults)
     found.discard("partial_rep")
     return sorted(found)
 
@@ -198,10 +186,10 @@ def match_holds(expected: Iterable[tuple[float, float]], got: list[dict], tolera
 def _matches(start: float, end: float, got: list[dict], tolerance: float) -> bool:
     best, overlap = None, 0.0
     for h in got:
-        o = min(end, h["end_s"]) - max(start, h["start_s"])
+        o = min(end, h.end_s) - max(start, h.start_s)
         if o > overlap:
             best, overlap = h, o
-    return best is not None and abs(best["duration_s"] - (end - start)) <= tolerance
+    return best is not None and abs(best.duration_s - (end - start)) <= tolerance
 
 
 def evaluate_clip(truth: ClipTruth, root: Path, cache: Path | None = None, model: str = "full",
@@ -236,7 +224,7 @@ def evaluate_stream(truth: ClipTruth, stream: PoseStream, model: str = "full", a
                         holds_expected=len(truth.holds), faulty=truth.faulty)
     try:
         try:
-            analyzer = make_analyzer("auto" if auto else truth.exercise)
+            analyzer = create_analyzer("auto" if auto else truth.exercise)
         except (KeyError, ValueError):
             from formcheck.engine.periodic import PeriodicAnalyzer
 
@@ -249,7 +237,7 @@ def evaluate_stream(truth: ClipTruth, stream: PoseStream, model: str = "full", a
     result.got = report.rep_count
     if truth.scored:
         result.within = abs(result.got - truth.reps) <= truth.reps_tolerance
-    result.holds_got = [h["duration_s"] for h in report.holds]
+    result.holds_got = [round(h.duration_s, 3) for h in report.holds]
     result.holds_within = match_holds(truth.holds, report.holds, truth.hold_tolerance_s)
     result.faults_found = faults_of(report)
     if auto:

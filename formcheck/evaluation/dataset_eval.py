@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from formcheck.engine.base import make_analyzer
+from formcheck.engine import create_analyzer
 from formcheck.engine.reference import ReferenceModel, repetition_features
 from formcheck.evaluation.clips import cached_stream, count_metrics, faults_of, replay
 from formcheck.evaluation.datasets import (
@@ -44,7 +44,7 @@ def fault_side(faults: Iterable[str]) -> str:
 
 
 def _keraal_one(item: KeraalItem, stream) -> dict:
-    report = replay(stream, make_analyzer(item.exercise))
+    report = replay(stream, create_analyzer(item.exercise))
     faults = faults_of(report)
     side = fault_side(faults)
     return {

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from formcheck.pipeline.sinks import BaseSink
 from formcheck.pose.landmarks import NAMES, NUM_LANDMARKS
 from formcheck.pose.types import Pose
 
@@ -186,7 +187,7 @@ def _write_whole(stream: PoseStream, path: Path) -> None:
     os.replace(tmp, path)
 
 
-class PoseRecorder:
+class PoseRecorder(BaseSink):
     """A pipeline sink that collects poses and writes them with :meth:`PoseStream.save`."""
 
     def __init__(self, meta: dict | None = None):

@@ -10,6 +10,7 @@ import numpy as np
 from formcheck.core.events import Event, FormWarning, HoldCompleted, HoldProgress, RepCompleted, StateChanged
 from formcheck.io.draw import BAD, GOOD, WARN, draw_label, draw_skeleton
 from formcheck.pipeline.loop import FrameResult
+from formcheck.pipeline.sinks import BaseSink
 from formcheck.pose.types import Pose
 
 
@@ -85,7 +86,7 @@ class Overlay:
         return image
 
 
-class AnnotatedVideoWriter:
+class AnnotatedVideoWriter(BaseSink):
     """Writes frames with the skeleton and counts drawn on them to an MP4 file."""
 
     def __init__(self, path: str | Path, fps: float, exercise: str, model: str = ""):

@@ -144,7 +144,7 @@ def _frames(source: FrameSource) -> tuple[Iterator[Frame], Callable[[], int], Ca
     if source.live:
         reader = LatestFrameReader(source)
         return reader.frames(idle_s=0.1), lambda: reader.dropped + getattr(source, "dropped", 0), reader.close
-    from formcheck.pipeline.threads import prefetch
+    from formcheck.pipeline.prefetch import prefetch
 
     return prefetch(source, size=4), lambda: 0, lambda: None
 
@@ -202,9 +202,9 @@ def _shown_url(url: str | None) -> str:
 
 
 def _analyzer_factory(exercise: str):
-    from formcheck.engine.base import make_analyzer
+    from formcheck.engine import create_analyzer
 
-    return make_analyzer(exercise)
+    return create_analyzer(exercise)
 
 
 def check_display() -> None:

@@ -1,16 +1,21 @@
-"""The frame loop: Source -> PoseEstimator -> smoother -> analyzer -> sinks."""
+"""The one frame loop: Source -> PoseEstimator -> smoother -> analyzer -> sinks, into one ``AnalysisResult``.
+
+Uploads, the CLI, live coaching, the server's live WebSocket and evaluation all drive :class:`FrameLoop`;
+they differ only in where frames (or poses) come from and which sinks they hand results to."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from formcheck.core.events import Event
-from formcheck.core.result import SessionReport
+from formcheck.core.result import AnalysisResult
 from formcheck.engine.base import Analyzer
 from formcheck.io.sources import Frame, FrameSource
-from formcheck.pipeline.threads import ThreadedSink, prefetch
+from formcheck.pipeline.prefetch import prefetch
+from formcheck.pipeline.sinks import CallbackSink, Sink, ThreadedSink
 from formcheck.pose.estimator import PoseEstimator
 from formcheck.pose.smoothing import PoseSmoother
 from formcheck.pose.types import Pose
@@ -18,7 +23,9 @@ from formcheck.pose.types import Pose
 
 @dataclass(slots=True)
 class FrameResult:
-    frame: Frame
+    """One analysed frame: the frame (None when replaying recorded poses), its pose and the events it caused."""
+
+    frame: Frame | None
     pose: Pose
     events: list[Event]
 
@@ -40,51 +47,98 @@ class StageTimes:
         return {k: 1000 * getattr(self, k) / n for k in ("decode", "pose", "analysis", "sinks")}
 
 
+class FrameLoop:
+    """Analysis of one stream, one pose at a time, into one :class:`AnalysisResult`.
+
+    >>> loop = FrameLoop(create_analyzer("squat"), model="full", source="clip.mp4")
+    >>> for frame in source:
+    ...     loop.step(frame, estimator.detect_for_video(frame.image, frame.timestamp))
+    >>> result = loop.finish()
+
+    ``step`` smooths the pose, runs the analyzer, folds the events into the result and hands a
+    :class:`FrameResult` to every sink. ``finish`` closes the analyzer's open holds and repetitions and
+    copies its series, summary and recognition into the result. Sinks are entered by the caller (``run``
+    does it with an ``ExitStack``)."""
+
+    def __init__(self, analyzer: Analyzer, *, smoother: PoseSmoother | None = None, sinks: list[Sink] = (),
+                 model: str = "", source: str = "", times: StageTimes | None = None):
+        self.analyzer, self.smoother, self.sinks = analyzer, smoother, list(sinks)
+        self.result = AnalysisResult(exercise=analyzer.exercise, model=model, source=source)
+        self.times = times or StageTimes()
+        self.last_t = 0.0
+        self._dt = 0.0  # the last frame interval, so the duration covers the last frame too
+
+    def step(self, frame: Frame | None, pose: Pose) -> FrameResult:
+        t1 = time.perf_counter()
+        if self.smoother is not None:
+            pose = self.smoother(pose)
+        events = self.analyzer.update(pose)
+        self.result.add_all(events, self._exercise())
+        t2 = time.perf_counter()
+        out = FrameResult(frame, pose, events)
+        for sink in self.sinks:
+            sink(out)
+        self.times.analysis += t2 - t1
+        self.times.sinks += time.perf_counter() - t2
+        r = self.result
+        r.frames += 1
+        r.frames_with_person += pose.present
+        r.frames_with_several_people += pose.people > 1
+        if r.frames > 1:
+            self._dt = max(0.0, pose.timestamp - self.last_t)
+        self.last_t = pose.timestamp
+        return out
+
+    def _exercise(self) -> str:
+        return self.analyzer.exercise  # ``auto`` becomes the recognised id once decided
+
+    def finish(self, frame_interval_s: float | None = None) -> AnalysisResult:
+        """End of the stream: the result, with the analyzer's last events, series, summary and recognition."""
+        r = self.result
+        r.add_all(self.analyzer.finish(self.last_t), self._exercise())
+        r.exercise = self.analyzer.exercise
+        for x in r.events:  # events seen while recognising were tagged "auto"
+            if x.exercise == "auto":
+                object.__setattr__(x, "exercise", r.exercise)
+        r.take_analyzer(self.analyzer)
+        dt = self._dt if frame_interval_s is None else frame_interval_s
+        r.duration_s = round(self.last_t + (dt if r.frames else 0.0), 3)
+        add_input_notices(r)
+        return r
+
+
 def run(
     source: FrameSource,
     estimator: PoseEstimator,
     analyzer: Analyzer,
     *,
     smoother: PoseSmoother | None = None,
-    sinks: list[Callable[[FrameResult], None]] = (),
+    sinks: list[Sink] = (),
     on_frame: Callable[[FrameResult], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     times: StageTimes | None = None,
-) -> SessionReport:
-    """Run the whole flow over a source and return its report.
+) -> AnalysisResult:
+    """Run the frame loop over a video source and return its result.
 
-    Three stages overlap: decoding (a thread), pose inference (this thread) and analysis with the sinks
-    (a thread), so inference never waits for the rest. ``sinks`` and ``on_frame`` (progress bars) are called in
-    frame order from the analysis thread; wrap slow sinks in :class:`ThreadedSink`. ``should_stop`` lets a
-    caller cancel: the report then covers what was done.
-    """
-    report = SessionReport(exercise=analyzer.exercise, model=estimator.model, source=source.name)
+    Three stages overlap: decoding (a thread), pose inference (this thread) and the frame loop with its sinks
+    (a thread), so inference never waits for the rest. Sinks are entered here and left when the run ends
+    (also on an error); ``on_frame`` (progress bars) is called after them. ``should_stop`` lets a caller
+    cancel: the result then covers what was done."""
     times = times or StageTimes()
+    loop = FrameLoop(analyzer, smoother=smoother, sinks=sinks, model=estimator.model, source=source.name,
+                     times=times)
     started = time.perf_counter()
-    last_t = [0.0]
 
-    def analyse(frame: Frame, pose: Pose) -> None:
-        t1 = time.perf_counter()
-        if smoother is not None:
-            pose = smoother(pose)
-        events = analyzer.update(pose)
-        for e in events:
-            report.add(e)
-        t2 = time.perf_counter()
-        result = FrameResult(frame, pose, events)
-        for sink in sinks:
-            sink(result)
-        times.analysis += t2 - t1
-        times.sinks += time.perf_counter() - t2
-        report.frames += 1
-        report.frames_with_person += pose.present
-        report.frames_with_several_people += pose.people > 1
-        last_t[0] = frame.timestamp
+    def analyse(item: tuple[Frame, Pose]) -> None:
+        out = loop.step(*item)
         if on_frame is not None:
-            on_frame(result)
+            on_frame(out)
 
-    analysis = ThreadedSink(lambda item: analyse(*item), maxsize=32, name="analysis")
-    try:
+    stopped = False
+    with ExitStack() as stack:
+        for sink in sinks:
+            stack.enter_context(sink)
+        analysis = stack.enter_context(ThreadedSink(CallbackSink(analyse), maxsize=32, name="analysis"))
         for frame in prefetch(source, times=times):
             t0 = time.perf_counter()
             pose = estimator.detect_for_video(frame.image, frame.timestamp)
@@ -92,27 +146,36 @@ def run(
             times.frames += 1
             analysis((frame, pose))
             if should_stop is not None and should_stop():
-                report.notices.append("analysis was stopped before the end of the video")
+                stopped = True
                 break
-    finally:
-        analysis.close()
-    for e in analyzer.finish(last_t[0]):
-        report.add(e)
-    report.exercise = analyzer.exercise  # ``auto`` becomes the recognised exercise
-    times.wall += time.perf_counter() - started
-    report.duration_s = round(last_t[0] + (1.0 / source.fps if report.frames else 0.0), 3)
-    _add_input_notices(report, source)
-    return report
-
-
-def _add_input_notices(report: SessionReport, source: FrameSource) -> None:
+    result = loop.finish(1.0 / source.fps if source.fps else None)
+    if stopped:
+        result.notices.insert(0, "analysis was stopped before the end of the video")
     if source.interrupted:
-        report.notices.append(source.interrupted)
-    if report.frames and report.frames_with_person == 0:
-        report.notices.append("nobody was seen in the video: make sure the whole body is in view")
-    elif report.frames and report.frames_with_person < 0.5 * report.frames:
-        report.notices.append(
-            f"a person was seen in only {100 * report.frames_with_person // report.frames}% of the frames"
+        result.notices.insert(0, source.interrupted)
+    times.wall += time.perf_counter() - started
+    return result
+
+
+def replay(poses, analyzer: Analyzer, *, model: str = "", source: str = "",
+           sinks: list[Sink] = ()) -> AnalysisResult:
+    """The frame loop over recorded poses (evaluation, tests, derived cases): no frames, no estimator."""
+    loop = FrameLoop(analyzer, sinks=sinks, model=model, source=source)
+    with ExitStack() as stack:
+        for sink in sinks:
+            stack.enter_context(sink)
+        for pose in poses:
+            loop.step(None, pose)
+    return loop.finish()
+
+
+def add_input_notices(result: AnalysisResult) -> None:
+    """Notices about the input, in words for the person: nobody seen, seen rarely, several people."""
+    if result.frames and result.frames_with_person == 0:
+        result.notices.append("nobody was seen in the video: make sure the whole body is in view")
+    elif result.frames and result.frames_with_person < 0.5 * result.frames:
+        result.notices.append(
+            f"a person was seen in only {100 * result.frames_with_person // result.frames}% of the frames"
         )
-    if report.frames_with_several_people > 0.2 * max(report.frames, 1):
-        report.notices.append("more than one person was in view: results follow the most visible person")
+    if result.frames_with_several_people > 0.2 * max(result.frames, 1):
+        result.notices.append("more than one person was in view: results follow the most visible person")

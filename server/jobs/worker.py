@@ -90,12 +90,12 @@ def _targets(db, patient: User | None, exercise: str) -> tuple[int | None, float
         return None, None
 
 
-def _analyzer(exercise: str, options: dict, make_analyzer):
+def _analyzer(exercise: str, options: dict, create_analyzer):
     if exercise == "auto":
         from formcheck.engine.recognition import AutoAnalyzer
 
         return AutoAnalyzer(exercises=options.get("exercises"))
-    return make_analyzer(exercise)
+    return create_analyzer(exercise)
 
 
 def _exercise_name(exercise: str) -> str:
@@ -153,10 +153,10 @@ def _fail(store: Store, job_id: int, session_id: int, status: str, message: str 
 
 def analyse_upload(job_id: int, db_url: str, data_dir: str, model: str = "full") -> str:
     """Analyse the job's upload and store the scored session; returns the job's final status."""
-    from formcheck.engine.base import make_analyzer
+    from formcheck.engine import create_analyzer
     from formcheck.io.sources import SourceError, VideoFileSource
     from formcheck.pipeline.loop import run
-    from formcheck.pipeline.threads import ThreadedSink
+    from formcheck.pipeline.sinks import ThreadedSink
     from formcheck.pose.estimator import PoseEstimator, PoseEstimatorOptions
 
     store = Store(db_url, migrate_schema=False)
@@ -187,7 +187,7 @@ def analyse_upload(job_id: int, db_url: str, data_dir: str, model: str = "full")
         tracker = _Progress(store, job_id, source.frame_count)
         sinks, estimator = [], None
         try:
-            analyzer = EventTap(_analyzer(exercise, options, make_analyzer))
+            analyzer = EventTap(_analyzer(exercise, options, create_analyzer))
             estimator = PoseEstimator.create(PoseEstimatorOptions(model=model))
             if video_name:
                 (data / "videos").mkdir(parents=True, exist_ok=True)

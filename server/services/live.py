@@ -85,7 +85,7 @@ class LiveSession:
     _done_sent: bool = False
 
     def start(self) -> int:
-        from formcheck.engine.base import make_analyzer
+        from formcheck.engine import create_analyzer
         from formcheck.pose.smoothing import PoseSmoother
 
         self.session_id = self.store.start_session(
@@ -98,7 +98,7 @@ class LiveSession:
         )
         self.recorder = _WatchingRecorder(SessionRecorder(self.store, self.session_id))
         self.smoother = PoseSmoother()
-        self.flow = SessionFlow(self.plan, make_analyzer, self.recorder, title=self.title, intro_s=0.0,
+        self.flow = SessionFlow(self.plan, create_analyzer, self.recorder, title=self.title, intro_s=0.0,
                                 model=self.model, source="websocket")
         self.flow.start(0.0)
         self.recorder.take()  # the first set is announced by the "session" message

@@ -1,17 +1,15 @@
-"""Threads that keep slow work off the frame loop: a prefetching decoder and a threaded sink."""
+"""A prefetching decoder: frames are read in a thread of their own so decoding overlaps inference."""
 
 from __future__ import annotations
 
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from formcheck.core.background import BackgroundWorker
-
 if TYPE_CHECKING:
-    from formcheck.pipeline.loop import FrameResult, StageTimes
+    from formcheck.pipeline.loop import StageTimes
 
 _END = object()
 
@@ -61,22 +59,3 @@ def prefetch(iterable: Iterable, size: int = 8, times: StageTimes | None = None)
                 thread.join(0.05)
     if error:
         raise error[0]
-
-
-class ThreadedSink(BackgroundWorker):
-    """Runs a per-frame callable in its own thread so slow work (encoding video, writing) leaves the frame loop.
-    ``close()`` also closes the callable when it has a ``close`` method."""
-
-    def __init__(self, fn: Callable[[FrameResult], None], maxsize: int = 16, name: str = "sink"):
-        super().__init__(fn, maxsize=maxsize, name=name)
-
-    def __call__(self, result: FrameResult) -> None:
-        self.submit(result)
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            closer = getattr(self.fn, "close", None)
-            if closer:
-                closer()
