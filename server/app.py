@@ -14,12 +14,14 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import select
 
 from formcheck import __version__
+from formcheck.engine.catalog import use_catalog
 from formcheck.storage.database import Store, User
 from server.api import errors
-from server.api.routes import auth, health, jobs, live, patients, programmes, sessions, uploads
+from server.api.routes import auth, exercises, health, jobs, live, patients, programmes, sessions, uploads
 from server.core.settings import Settings
 from server.core.throttle import LoginThrottle
 from server.jobs.runner import LocalJobRunner
+from server.services.catalog import configure_catalog
 from server.services.programmes import seed_builtin
 
 log = logging.getLogger("formcheck.server")
@@ -75,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if db.scalars(select(User.id).where(User.role == "therapist")).first() is None:
                 log.warning("no therapist account yet: create one with  formcheck users add NAME --role therapist")
         app.state.settings, app.state.store = settings, store
+        configure_catalog(settings, store)  # built-ins + the clinic's folder + specs stored in the database
         app.state.login_throttle = LoginThrottle(settings.login_max_failures, settings.login_window_s)
         app.state.jobs = LocalJobRunner(store, settings)
         app.state.jobs.resume()
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             app.state.jobs.shutdown()
+            use_catalog(None)
             store.close()
 
     app = FastAPI(
@@ -106,7 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return await call_next(request)
 
     _offline_docs(app)
-    for module in (health, auth, patients, programmes, uploads, jobs, sessions, live):
+    for module in (health, auth, patients, exercises, programmes, uploads, jobs, sessions, live):
         app.include_router(module.router)
     try:
         from server.web import router as web_router

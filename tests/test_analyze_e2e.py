@@ -40,6 +40,24 @@ def test_analyze_sample_writes_report_and_annotated_video(tmp_path, sample_squat
     assert len(stream) == 614 and stream.image_size == (608, 1080)
 
 
+def test_analyze_auto_writes_series_summary_and_the_recognised_exercise(tmp_path, sample_squat):
+    """The default exercise ``auto``: the report says what was recognised and how sure, and has its curves."""
+    out = tmp_path / "r.json"
+    proc = formcheck("analyze", str(sample_squat), "--exercise", "auto", "--json", str(out))  # default model: full
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(out.read_text())
+    rec = report["recognition"]
+    assert rec["method"] == "recognised" and 0.0 < rec["confidence"] <= 1.0 and rec["candidates"]
+    assert report["exercise"] == rec["exercise"] and "squat" in rec["exercise"]
+    series = report["series"][report["exercise"]]
+    assert len(series["t"]) > 50 and series["t"][-1] > 0.9 * report["duration_s"]  # the whole clip
+    assert any(k not in ("t", "target_band") and len(v) == len(series["t"]) for k, v in series.items())
+    summary = report["summary"]
+    assert summary["reps"] == report["rep_count"] == 2
+    assert summary["by_exercise"][report["exercise"]]["reps"] == 2
+    assert {r["exercise"] for r in report["reps"]} == {report["exercise"]}
+
+
 def test_landmarks_are_on_the_person(sample_squat):
     """The hips of the squatting lifter sit in the middle of the portrait frame, the head above them."""
     with PoseEstimator.create(PoseEstimatorOptions(model="full")) as est, VideoFileSource(sample_squat) as src:

@@ -42,7 +42,20 @@ def test_error_is_raised_on_close_and_later_items_still_run():
     assert seen == [0, 2, 3]
 
 
-def test_swallowed_errors():
-    worker = BackgroundWorker(lambda i: 1 / 0, swallow_errors=True)
-    worker.submit(1)
-    worker.close()
+def test_swallowed_errors_do_not_stop_the_worker_nor_raise_on_close():
+    seen = []
+
+    def fn(i):
+        if i % 2:
+            raise ZeroDivisionError("odd")
+        seen.append(i)
+
+    worker = BackgroundWorker(fn, swallow_errors=True)
+    for i in range(6):
+        worker.submit(i)
+    worker.close()  # would raise ZeroDivisionError without swallow_errors
+    assert seen == [0, 2, 4]
+    loud = BackgroundWorker(fn)
+    loud.submit(1)
+    with pytest.raises(ZeroDivisionError):
+        loud.close()

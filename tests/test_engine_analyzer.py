@@ -1,5 +1,6 @@
-"""The exercise analyzer on synthetic pose streams: states, counts, holds, faults, warnings, snapshot, series."""
+"""The exercise analyzer on synthetic pose streams: states, counts, holds, faults, warnings, state, series."""
 
+import dataclasses
 import json
 import math
 
@@ -76,8 +77,9 @@ def test_form_fault_warns_calmly():
     assert len(reps) == 5 and all("chest_down" in r.faults for r in reps)
     assert all(r.score_parts["form"]["points"] < 40 for r in reps)
     warnings = [w for w in of(events, FormWarning) if w.rule == "chest_down"]
-    assert 1 <= len(warnings) < 5  # rate-limited: one per cooldown, not one per repetition
+    assert len(warnings) == 5  # the engine reports every one (once per repetition); coaching throttles the display
     assert warnings[0].message == "keep your chest up"
+    assert all(r.start_s <= w.t <= r.end_s for r, w in zip(reps, warnings, strict=True))
 
 
 def leg_raise_poses(hold_s=3.0, knee=178.0):
@@ -128,16 +130,15 @@ def test_hold_broken_and_resumed():
     assert [round(h.duration_s) for h in holds] == [4, 5]
 
 
-def test_snapshot_and_series_are_json_and_cheap():
+def test_state_and_series_are_plain_data():
     analyzer = create_analyzer("squat")
     for p in squat_poses(2):
         analyzer.update(p)
-    snap = analyzer.snapshot()
-    keys = {"exercise", "name", "kind", "state", "message", "reps", "target_reps", "hold_s", "hold_target_s",
-            "holding", "cue", "flagged_joints", "angles", "side", "phase"}
-    assert keys <= snap.keys() and snap["reps"] == 2 and snap["kind"] == "reps"
-    assert set(snap["angles"]) == {"knee", "trunk"}
-    json.dumps(snap)
+    state = analyzer.current_state()
+    assert (state.exercise, state.reps, state.state, state.phase) == ("squat", 2, "active", "rest")
+    assert set(state.angles) == {"knee", "trunk"} and state.side in ("left", "right")
+    assert state.last_warning is None and state.warning_joints == {}
+    json.dumps(dataclasses.asdict(state))
     series = analyzer.series()
     json.dumps(series)
     assert series["target_band"] == {"knee": [110.0, 150.0]}
@@ -151,7 +152,7 @@ def test_reset_starts_a_new_set():
     analyzer = create_analyzer("squat")
     run(analyzer, squat_poses(2))
     analyzer.reset()
-    assert analyzer.snapshot()["reps"] == 0
+    assert analyzer.current_state().reps == 0
     events = run(analyzer, squat_poses(3, t0=100.0))
     assert len(of(events, RepCompleted)) == 3
 
@@ -236,3 +237,15 @@ def test_resting_after_the_set_target_without_losing_counts():
     states = [(e.state, e.message) for e in of(events, StateChanged)]
     assert ("resting", "set complete: rest 60 s") in states
     assert len(of(events, RepCompleted)) == 12
+
+
+def test_state_names_the_joints_of_each_warning():
+    analyzer = create_analyzer("squat")
+    events = []
+    for p in squat_poses(1, lean=60):
+        events += analyzer.update(p)
+    (warning,) = [w for w in of(events, FormWarning) if w.rule == "chest_down"]
+    state = analyzer.current_state()
+    assert state.last_warning == "chest_down"
+    joints = state.joints_of("chest_down")
+    assert joints and set(joints) <= set(range(33)) and state.joints_of("no_such_rule") == ()

@@ -1,9 +1,9 @@
-"""Form rules and the warning rate limiter."""
+"""Form rules and repetition scores."""
 
 import pytest
 
 from formcheck.engine.counter import Rep
-from formcheck.engine.rules import RuleState, WarningLimiter
+from formcheck.engine.rules import RuleState
 from formcheck.engine.scoring import score_rep
 from formcheck.engine.spec import RepSpec, RuleSpec
 
@@ -41,16 +41,6 @@ def test_reach_rule_judges_the_best_value():
     for v in [170, 130, 110, 130, 170]:
         shallow.update(0, v)
     assert shallow.close() and shallow.faulted
-
-
-def test_limiter_one_warning_at_a_time_with_cooldown_per_rule():
-    lim = WarningLimiter(gap_s=3, cooldown_s=12)
-    assert lim.allow("a", 0.0)
-    assert not lim.allow("b", 1.0)  # another warning is still showing
-    assert lim.allow("b", 3.5)
-    assert not lim.allow("a", 8.0)  # same rule within its cooldown
-    assert lim.allow("a", 12.5)
-    assert lim.active(13.0) == "a" and lim.active(16.0) is None
 
 
 def test_score_parts_explain_the_score():

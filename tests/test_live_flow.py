@@ -4,17 +4,22 @@ frame dropping reader, spoken cues and the recording of events as they happen. F
 from __future__ import annotations
 
 import sys
-import threading
 import time
 
 import numpy as np
 import pytest
 
-from formcheck.coaching.flow import CLINICIAN_ADVICE, PAIN_LOCATIONS, Phase, PlanItem, SessionFlow
+from formcheck.coaching.flow import Phase, SessionFlow
+from formcheck.coaching.plan import PlanItem
+from formcheck.coaching.session import CoachedSession
+from formcheck.coaching.view import CLINICIAN_ADVICE, PAIN_LOCATIONS
 from formcheck.core.events import FormWarning, HoldProgress, PainReported, RepCompleted, StateChanged
+from formcheck.core.result import Recognition
+from formcheck.engine.state import EngineState
 from formcheck.io.sources import Frame, FrameSource
-from formcheck.live.app import LatestFrameReader, LiveError, parse_auto_keys
+from formcheck.live.frames import LatestFrameReader
 from formcheck.live.hud import render
+from formcheck.live.options import LiveError, parse_auto_keys
 from formcheck.pose.types import Pose
 
 
@@ -46,11 +51,17 @@ class ScriptedAnalyzer:
     def reset(self):
         self.resets += 1
 
-    def snapshot(self):
-        return {"state": "active", "message": "", "flagged_joints": [25, "left_hip"]}
+    def current_state(self):
+        return EngineState(self.exercise, "active", warning_joints={"knees_in": (23, 25)}, last_warning="knees_in")
 
     def series(self):
         return {"t": [0.0, 0.1], "knee": [170, 160], "target_band": {"knee": [90, 170]}}
+
+    def summary(self):
+        return {"reps": 0, "holds": 0}
+
+    def recognition(self):
+        return Recognition(self.exercise, 1.0)
 
 
 class ListRecorder:
@@ -78,7 +89,7 @@ PLAN = [
 
 
 class Driver:
-    """Feeds 10 frames per second of synthetic poses."""
+    """Feeds 10 frames per second of synthetic poses through the session's frame loop."""
 
     def __init__(self, plan=PLAN, intro_s=2.0, **kw):
         self.analyzers: dict[str, ScriptedAnalyzer] = {}
@@ -87,6 +98,7 @@ class Driver:
         self.beeps = 0
         self.flow = SessionFlow(plan, self._factory, self.recorder, intro_s=intro_s, say=self.spoken.append,
                                 beep=self._beep, **kw)
+        self.session = CoachedSession(self.flow)
         self.t = 0.0
 
     def _factory(self, ex):
@@ -97,7 +109,7 @@ class Driver:
 
     def frames(self, seconds: float):
         for _ in range(round(seconds * 10)):
-            self.flow.update(person(self.t))
+            self.session.step(None, person(self.t))
             self.t = round(self.t + 0.1, 3)
 
     def emit(self, *events):
@@ -108,7 +120,7 @@ class Driver:
         self.emit(RepCompleted(self.t, index, self.t - 1, self.t, 80.0, 1.0, score))
 
     def key(self, k):
-        self.flow.key(k, self.t)
+        self.session.key(k, self.t)
 
 
 def test_programme_runs_howto_sets_rests_and_summary():
@@ -151,8 +163,12 @@ def test_programme_runs_howto_sets_rests_and_summary():
     rows = {r["exercise"]: r for r in d.flow.view().summary}
     assert rows["squat"]["reps"] == 4 and rows["squat"]["target_reps"] == 4 and rows["squat"]["sets_done"] == 2
     assert rows["glute_bridge"]["avg_score"] == 70.0
-    report = d.flow.report_dict()
+    d.session.finish()
+    report = d.session.report_dict()
     assert report["rep_count"] == 7 and report["summary"]["ended_by"] == "completed"
+    assert [r["exercise"] for r in report["reps"]] == ["squat"] * 4 + ["glute_bridge"] * 3
+    assert set(report["series"]) == {"knee_to_chest", "squat", "glute_bridge"}
+    assert report["series"]["squat"]["t"] == [0.0, 0.1, 0.0, 0.1], "the series of both squat sets"
     assert d.analyzers["squat"].resets == 2, "each set starts a fresh count"
     assert "3" in d.spoken and any("Rest" in s for s in d.spoken)
     d.key("q")
@@ -219,7 +235,8 @@ def test_pain_stop_records_rating_and_location_then_advises_a_clinician():
     view = d.flow.view()
     assert view.phase == "pain_advice" and view.advice == CLINICIAN_ADVICE and "clinician" in view.advice
     assert d.recorder.calls[-1] == ("events", ["pain"])
-    pain = d.flow.report.pain[0]
+    pain = d.session.result.pain[0]
+    assert d.session.result.events[-1].exercise == "squat"
     assert (pain.rating, pain.location) == (9, PAIN_LOCATIONS[0])
     d.key("enter")
     view = d.flow.view()
@@ -231,11 +248,12 @@ def test_quit_and_source_end_keep_what_was_done():
     d = Driver(intro_s=0)
     d.key("n")
     d.rep(1)
-    d.flow.source_ended(d.t, "camera 0 stopped delivering frames")
+    d.session.source_ended(d.t, "camera 0 stopped delivering frames")
     view = d.flow.view()
     assert view.phase == "summary" and view.ended_by == "interrupted" and "camera 0" in view.notice
     assert d.recorder.calls[-1] == ("end", "stopped")
-    assert d.flow.report_dict()["notices"] == ["camera 0 stopped delivering frames"]
+    d.session.finish()
+    assert d.session.report_dict()["notices"] == ["camera 0 stopped delivering frames"]
 
     d2 = Driver(intro_s=0)
     d2.key("q")
@@ -251,7 +269,7 @@ def test_cues_messages_and_flagged_joints_reach_the_view():
     assert view.flagged_joints == frozenset({25, 23})
     d.frames(3.5)
     assert d.flow.view().cue == "", "a cue shows for a few seconds"
-    d.flow.update(Pose.empty(d.t, (640, 480)))
+    d.session.step(None, Pose.empty(d.t, (640, 480)))
     assert d.flow.view().message == "Step into view"
 
 
@@ -351,26 +369,34 @@ def test_auto_keys_parse_and_reject_bad_input():
 
 
 def test_speaker_speaks_in_the_background_and_mute_silences(tmp_path):
+    """say() returns before the speech is spoken: the speech engine here waits for a gate that the test opens
+    only after say() has returned, so a blocking say() would write "ungated"."""
     from formcheck.coaching.speech import Speaker
 
-    out = tmp_path / "said.txt"
-    engine = [sys.executable, "-c", f"import sys; open({str(out)!r}, 'a').write(sys.argv[1] + '\\n')"]
-    speaker = Speaker(engine=engine, beeps=False)
-    started = time.perf_counter()
+    out, gate = tmp_path / "said.txt", tmp_path / "gate"
+    script = ("import os, sys, time\n"
+              f"deadline = time.time() + 10\n"
+              f"while not os.path.exists({str(gate)!r}) and time.time() < deadline: time.sleep(0.01)\n"
+              f"word = 'gated' if os.path.exists({str(gate)!r}) else 'ungated'\n"
+              f"open({str(out)!r}, 'a').write(sys.argv[1] + ' ' + word + '\\n')\n")
+    speaker = Speaker(engine=[sys.executable, "-c", script], beeps=False)
     speaker.say("Rest 30 seconds")
-    assert time.perf_counter() - started < 0.05, "say() never blocks the frame loop"
-    deadline = time.time() + 10
-    while not out.exists() and time.time() < deadline:
-        time.sleep(0.05)
-    assert speaker.toggle_mute() is True
-    speaker.say("not said")
+    assert not out.exists(), "nothing is spoken before the gate opens"
+    gate.touch()
+    deadline = time.monotonic() + 20  # a wait for the background thread, not a speed limit
+    while not out.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
     speaker.close()
-    assert out.read_text() == "Rest 30 seconds\n"
-    assert threading.active_count() >= 1
+    assert out.read_text() == "Rest 30 seconds gated\n"
+    muted = Speaker(engine=[sys.executable, "-c", script], beeps=False)
+    assert muted.toggle_mute() is True
+    muted.say("not said")
+    muted.close()
+    assert out.read_text() == "Rest 30 seconds gated\n"
 
 
 def test_no_display_is_a_clear_error(monkeypatch):
-    from formcheck.live.app import check_display
+    from formcheck.live.display import check_display
 
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
@@ -385,8 +411,7 @@ def test_pain_event_type():
 
 
 def test_plans_from_the_catalog_and_programmes():
-    pytest.importorskip("formcheck.engine", reason="the exercise engine is not in the repository yet")
-    from formcheck.live.app import build_plan
+    from formcheck.live.plan import build_plan
 
     title, programme, plan = build_plan(None, "initial")
     assert programme == "initial" and plan[0].warmup and plan[0].kind == "hold" and plan[0].hold_s >= 20
@@ -403,7 +428,7 @@ def test_plans_from_the_catalog_and_programmes():
 
 
 def test_unusable_database_is_a_clear_error(tmp_path):
-    from formcheck.live.app import open_store
+    from formcheck.live.recording import open_store
 
     with pytest.raises(LiveError, match="not a database URL"):
         open_store("nonsense")
@@ -424,23 +449,23 @@ def test_a_hold_within_a_repetition_shows_its_own_target_and_ends_with_the_rep()
 
 
 def test_unreachable_display_is_a_clear_error(monkeypatch):
-    from formcheck.live.app import _x_display_reachable, check_display
+    from formcheck.live.display import check_display, x_display_reachable
 
     if not sys.platform.startswith("linux"):
         pytest.skip("the display check applies to Linux")
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.setenv("DISPLAY", ":987")  # no X server listens there
-    if _x_display_reachable():
+    if x_display_reachable():
         pytest.skip("libX11 is not installed, the check is left to the GUI toolkit")
     with pytest.raises(LiveError, match="cannot connect to the display :987"):
         check_display()
 
 
 def test_the_closing_line_says_when_nobody_was_seen():
-    from formcheck.live.app import _one_line_summary
+    from formcheck.live.app import one_line_summary
 
     rows = [{"name": "Squat", "reps": 0, "target_reps": 10, "holds_s": []}]
     empty = {"summary": {"exercises": rows}, "frames": 300, "frames_with_person": 0}
-    assert _one_line_summary(empty) == "Squat 0/10 reps; nobody was seen: make sure the whole body is in view"
+    assert one_line_summary(empty) == "Squat 0/10 reps; nobody was seen: make sure the whole body is in view"
     seen = {**empty, "frames_with_person": 250}
-    assert _one_line_summary(seen) == "Squat 0/10 reps"
+    assert one_line_summary(seen) == "Squat 0/10 reps"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from synthetic_poses import reps_trace, standing
 
-from formcheck.coaching.flow import PlanItem
+from formcheck.coaching.plan import PlanItem
 from formcheck.storage.database import ExerciseSession, Store
 from server.services.catalog import exercise_ids
 from server.services.live import LiveSession

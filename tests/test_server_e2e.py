@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import subprocess
+import sys
 import time
 
 import cv2
@@ -103,6 +106,30 @@ def test_upload_for_a_programme_recognises_the_exercise(accounts):
     session = therapist.get(f"/api/sessions/{r.json()['session_id']}").json()
     assert session["programme"] == "advanced" and session["sets"][0]["exercise"] == "squat"
     assert session["rep_count"] == 2 and session["series"]["squat"]["t"]
+    job = patient.get(f"/api/jobs/{r.json()['job_id']}").json()  # the job says what was recognised, how sure
+    assert job["recognition"]["exercise"] == "squat" and job["recognition"]["method"] == "recognised"
+    assert 0 < job["recognition"]["confidence"] <= 1 and session["recognition"] == job["recognition"]
+
+
+def test_api_session_detail_has_the_keys_of_analyze_json(server, accounts, tmp_path):
+    """The README's promise: the API's session detail carries what ``formcheck analyze --json`` writes, for
+    the same clip (same model), down to the keys of each repetition and of the summary."""
+    therapist, patient, _ = accounts
+    out = tmp_path / "report.json"
+    proc = subprocess.run([sys.executable, "-m", "formcheck", "analyze", str(SAMPLE), "--exercise", "squat",
+                           "--model", "full", "--json", str(out)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    cli = json.loads(out.read_text())
+    accepted = patient.upload(SAMPLE, "squat")
+    assert patient.wait_job(accepted["job_id"])["status"] == "done"
+    api = therapist.get(f"/api/sessions/{accepted['session_id']}").json()
+    assert set(cli) <= set(api), set(cli) - set(api)
+    assert api["rep_count"] == cli["rep_count"] == 2 and api["frames"] == cli["frames"]
+    assert {k for r in api["reps"] for k in r} == {k for r in cli["reps"] for k in r}
+    assert set(api["summary"]) == set(cli["summary"]) and set(api["series"]) == set(cli["series"]) == {"squat"}
+    assert set(api["series"]["squat"]) == set(cli["series"]["squat"])
+    assert api["recognition"] == cli["recognition"]
+    assert all(r["start_s"] == round(r["start_s"], 3) for r in api["reps"])
 
 
 def test_lying_down_clip_from_shared_data(accounts):

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import math
 import re
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from webutil import PASSWORD, browser, log_in, page_errors, require_chromium, running_server, screenshot
 
 from formcheck.core.events import FormWarning, PainReported, RepCompleted
-from formcheck.storage.database import ExerciseSession, Store
+from formcheck.core.result import AnalysisResult
+from formcheck.storage.database import ExerciseSession, SessionRecorder, Store
 
 pytestmark = pytest.mark.browser
 
@@ -39,7 +41,7 @@ def _seed_session(store: Store, patient_id: int, days_ago: int, scores: list[flo
         phase = (x - 1.0) % 4
         dip = math.sin(math.pi * phase / 2.6) if x >= 1.0 and phase <= 2.6 else 0.0
         knee.append(round(160 - 45 * dip, 1))
-    series = {"t": t, "knee": knee, "trunk": [8.0] * len(t), "target_band": {"knee": [120, 155]}}
+    series = {"wall_squat": {"t": t, "knee": knee, "trunk": [8.0] * len(t), "target_band": {"knee": [120, 155]}}}
     report = {"exercise": "wall_squat", "duration_s": duration, "frames": 30 * int(duration),
               "frames_with_person": 29 * int(duration), "notices": [], "summary": {"rep_count": len(scores)}}
     store.finish_session(sid, report=report, series=series)
@@ -352,6 +354,54 @@ def test_exercise_page_with_an_unknown_exercise_says_so(site, page):
     alert.wait_for()
     assert 'no exercise called "sqaut"' in alert.inner_text()
     assert page.get_by_role("button", name="Start").is_disabled()
+
+
+def _seed_programme_session(store: Store, patient_id: int) -> int:
+    """A live programme session of two exercises, recorded as live coaching records one (sets, events as they
+    happen through the recorder, then the result with one series per exercise)."""
+    sid = store.start_session(kind="live", title="initial", programme="initial", patient_id=patient_id)
+    recorder = SessionRecorder(store, sid)
+    result = AnalysisResult(exercise="initial")
+    for exercise, signal, t0 in (("squat", "knee", 0.0), ("glute_bridge", "hip", 12.0)):
+        recorder.start_set(exercise, 1, 2, None, t0)
+        events = [RepCompleted(t0 + 4 * i + 3, i + 1, t0 + 4 * i + 1, t0 + 4 * i + 3, 60.0, 2.0, 85.0)
+                  for i in range(2)]
+        recorder.record(events)
+        result.add_all(events, exercise)
+        t = [round(t0 + 0.1 * i, 2) for i in range(100)]
+        result.series[exercise] = {"t": t, signal: [150 - 40 * math.sin(x) ** 2 for x in t],
+                                   "target_band": {signal: [100, 130]}}
+        recorder.end_set(t0 + 10)
+    recorder.close()
+    store.finish_session(sid, result=result)
+    return sid
+
+
+def test_a_programme_sessions_curves_of_every_exercise(site, page):
+    server, patient_id, _ = site
+    with store_for(server) as store:
+        sid = _seed_programme_session(store, patient_id)
+    log_in(page, server, "therapist")
+    page.wait_for_url(re.compile(r"/therapist$"))
+    page.goto(f"{server.url}/sessions/{sid}")
+    page.locator("#curves figure.chart").first.wait_for()
+    titles = page.locator("#curves figure.chart figcaption").all_text_contents()
+    assert titles == ["Squat: Knee", "Bridge: Hip"]  # catalog names: squat, glute_bridge
+    for chart in page.locator("#curves figure.chart").all():  # each exercise's own reps on its curve
+        assert chart.locator(".rep-label").all_text_contents() == ["#1", "#2"]
+    assert page.locator("#rep-total").inner_text() == "4"
+    with store_for(server) as s, s.session() as db:  # the session is removed again: other tests count sessions
+        db.delete(db.get(ExerciseSession, sid))
+        db.commit()
+
+
+@contextmanager
+def store_for(server):
+    store = Store(f"sqlite:///{server.data_dir / 'formcheck.db'}")
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def test_a_missing_session_or_patient_shows_only_the_message(site, page):

@@ -21,7 +21,8 @@ def _detail(**overrides) -> dict:
         "holds": [], "warnings": [{"t_s": 7.0, "message": "push your knees out"}],
         "pain": [{"t_s": 9.0, "rating": 4, "location": "lower back", "note": "sharp"}],
         "notes": [{"text": "Knees cave in on the second rep. " * 6, "created_at": datetime(2026, 11, 21, tzinfo=UTC)}],
-        "series": {"t": t, "knee": [170 - 60 * abs(math.sin(x / 3)) for x in t], "target_band": {"knee": [110, 150]}},
+        "series": {"squat": {"t": t, "knee": [170 - 60 * abs(math.sin(x / 3)) for x in t],
+                             "target_band": {"knee": [110, 150]}}},
     }
     d.update(overrides)
     return d

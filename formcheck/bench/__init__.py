@@ -1,1 +1,2 @@
-"""bench"""
+"""Benchmarks (``formcheck bench``, ``bench-server``, live frame rate): speed is measured here, never asserted in a
+test."""

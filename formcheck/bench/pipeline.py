@@ -144,18 +144,9 @@ def measure(models: tuple[str, ...] = ("lite", "full", "heavy"), clip: Path = SA
 
 def _live_fps(path: Path) -> dict:
     """Frames per second the live loop sustains at 640x480 with the full model (paced like a camera)."""
-    try:
-        from formcheck.live.app import measure_live_fps  # the preview loop, when installed
-    except ImportError:
-        measure_live_fps = None
-    if measure_live_fps is not None:
-        return measure_live_fps(path, "full")
-    frames, fps, _ = decode_all(path)
-    with PoseEstimator.create(PoseEstimatorOptions(model="full")) as est:
-        t0 = time.perf_counter()
-        for f in frames:
-            est.detect_for_video(f.image, f.timestamp)
-        return {"fps": round(len(frames) / (time.perf_counter() - t0), 1), "note": "inference only"}
+    from formcheck.bench.live import measure_live_fps
+
+    return measure_live_fps(path, "full")
 
 
 def format_table(result: dict) -> str:

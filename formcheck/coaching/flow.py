@@ -9,10 +9,12 @@ Time always comes from the caller (frame timestamps), so tests drive it with syn
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from formcheck.coaching.cues import CueBoard
+from formcheck.coaching.plan import PlanItem
+from formcheck.coaching.view import CLINICIAN_ADVICE, PAIN_LOCATIONS, ExerciseTally, HudView
 from formcheck.core.events import (
     Event,
     FormWarning,
@@ -22,16 +24,11 @@ from formcheck.core.events import (
     RepCompleted,
     StateChanged,
 )
-from formcheck.core.result import AnalysisResult
-from formcheck.pose.landmarks import NAMES
+from formcheck.core.result import Recognition, Series, Tagged
+from formcheck.engine.base import Analyzer
+from formcheck.engine.state import EngineState
 from formcheck.pose.types import Pose
 
-PAIN_LOCATIONS = ("lower back", "upper back or neck", "hip or buttock", "left leg", "right leg", "somewhere else")
-CLINICIAN_ADVICE = (
-    "Please stop exercising for today and see a clinician (your physiotherapist or doctor) before you continue. "
-    "Get urgent help if pain spreads down a leg with numbness or weakness, or if bladder or bowel control changes."
-)
-CUE_SHOW_S = 3.0
 DEFAULT_INTRO_S = 8.0
 
 
@@ -46,20 +43,14 @@ class Phase(StrEnum):
     DONE = "done"
 
 
-@dataclass(frozen=True)
-class PlanItem:
-    """One exercise of the session with its targets and how-to text."""
+class CoachableAnalyzer(Analyzer, Protocol):
+    """What the flow needs of a set's analyzer: the :class:`Analyzer` protocol, a reset per set and its state."""
 
-    exercise: str
-    name: str
-    kind: str = "reps"  # "reps" | "hold" | "rate"
-    sets: int = 1
-    reps: int | None = None
-    hold_s: float | None = None
-    rest_s: float = 30.0
-    warmup: bool = False
-    instructions: tuple[str, ...] = ()
-    camera: str = ""
+    def reset(self) -> None:
+        """Start a new set."""
+
+    def current_state(self) -> EngineState:
+        """The analyzer's state after the last pose."""
 
 
 class Recorder(Protocol):
@@ -73,102 +64,29 @@ class Recorder(Protocol):
     def record(self, events: list[Event]) -> None: ...
 
 
-@dataclass
-class ExerciseTally:
-    """Per-exercise totals for the summary screen and the report."""
-
-    exercise: str
-    name: str
-    kind: str
-    sets_planned: int = 0
-    sets_done: int = 0
-    target_reps: int = 0
-    reps: int = 0
-    scores: list[float] = field(default_factory=list)
-    holds: list[float] = field(default_factory=list)
-    hold_target_s: float | None = None
-    warnings: int = 0
-    pain: list[int] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {
-            "exercise": self.exercise,
-            "name": self.name,
-            "kind": self.kind,
-            "sets_planned": self.sets_planned,
-            "sets_done": self.sets_done,
-            "reps": self.reps,
-            "target_reps": self.target_reps or None,
-            "avg_score": round(sum(self.scores) / len(self.scores), 1) if self.scores else None,
-            "holds_s": [round(h, 1) for h in self.holds],
-            "hold_target_s": self.hold_target_s,
-            "warnings": self.warnings,
-            "pain": list(self.pain),
-        }
-
-
-@dataclass
-class HudView:
-    """Everything the preview shows for one frame (plain data: the HUD draws it, tests read it)."""
-
-    phase: str
-    paused: bool = False
-    exercise: str = ""
-    name: str = ""
-    kind: str = "reps"
-    warmup: bool = False
-    item_index: int = 0
-    items: int = 0
-    set_index: int = 0
-    sets: int = 0
-    reps: int = 0
-    target_reps: int | None = None
-    hold_s: float = 0.0
-    hold_target_s: float | None = None
-    holding: bool = False
-    last_score: float | None = None
-    cue: str = ""
-    message: str = ""
-    flagged_joints: frozenset[int] = frozenset()
-    timer_s: float | None = None
-    instructions: tuple[str, ...] = ()
-    camera: str = ""
-    next_name: str = ""
-    pain_rating: int | None = None
-    pain_locations: tuple[str, ...] = PAIN_LOCATIONS
-    advice: str = ""
-    summary: list[dict] = field(default_factory=list)
-    ended_by: str = ""
-    notice: str = ""
-
-    def to_dict(self) -> dict:
-        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        d["flagged_joints"] = sorted(self.flagged_joints)
-        d["instructions"] = list(self.instructions)
-        d["pain_locations"] = list(self.pain_locations)
-        return d
-
-
 class SessionFlow:
     """Runs a plan of exercises: feeds poses to each set's analyzer, tracks targets, timers and keys.
 
-    ``analyzer_factory(exercise_id)`` gives an analyzer (``update``, ``finish``, optional ``reset``,
-    ``snapshot``, ``series``); ``recorder`` receives sets and events as they happen; ``say`` and ``beep``
-    are optional voice hooks.
+    The flow is itself an :class:`~formcheck.engine.base.Analyzer`, so one :class:`~formcheck.pipeline.loop.FrameLoop`
+    drives it like any analyzer (see :class:`formcheck.coaching.session.CoachedSession`): ``update`` returns the
+    events of one exercise, named by ``exercise`` right after the call. Events that keys cause between frames
+    (a pain report, a set closed early) are taken with :meth:`take_events`, tagged with their exercise.
+
+    ``analyzer_factory(exercise_id)`` gives a set's analyzer; ``recorder`` receives sets and events as they happen;
+    ``say`` and ``beep`` are optional voice hooks. Every warning is recorded; only the cue shown is throttled.
     """
 
     def __init__(
         self,
         plan: list[PlanItem],
-        analyzer_factory: Callable[[str], object],
+        analyzer_factory: Callable[[str], CoachableAnalyzer],
         recorder: Recorder | None = None,
         *,
         title: str = "",
         intro_s: float = DEFAULT_INTRO_S,
         say: Callable[[str], None] | None = None,
         beep: Callable[[], None] | None = None,
-        model: str = "full",
-        source: str = "",
+        cues: CueBoard | None = None,
     ):
         if not plan:
             raise ValueError("the session has no exercises")
@@ -179,15 +97,18 @@ class SessionFlow:
         self.intro_s = max(0.0, intro_s)
         self._say = say or (lambda text: None)
         self._beep = beep or (lambda: None)
-        self.report = AnalysisResult(exercise=self.title, model=model, source=source)
+        self.cues = cues or CueBoard()
         self.tallies: dict[str, ExerciseTally] = {}
         for item in plan:
             tally = self.tallies.setdefault(item.exercise, ExerciseTally(item.exercise, item.name, item.kind))
             tally.sets_planned += item.sets
             tally.target_reps += (item.reps or 0) * item.sets
             tally.hold_target_s = item.hold_s or tally.hold_target_s
-        self.series: dict[str, dict] = {}
-        self._analyzers: dict[str, object] = {}
+        self.series_by_exercise: dict[str, Series] = {}
+        self.notices: list[str] = []
+        self._analyzers: dict[str, CoachableAnalyzer] = {}
+        self._side_events: list[Tagged] = []
+        self._tag = plan[0].exercise
         self.phase = Phase.HOWTO
         self.paused = False
         self.item_index = 0
@@ -204,10 +125,8 @@ class SessionFlow:
         self._last_score: float | None = None
         self._hold_s = 0.0
         self._holding = False
-        self._cue, self._cue_until = "", 0.0
-        self._last_spoken_cue = -1e9
         self._message = ""
-        self._snapshot: dict = {}
+        self._engine: EngineState | None = None
         self._person = True
         self._pain_rating: int | None = None
         self._phase_started = 0.0
@@ -220,7 +139,7 @@ class SessionFlow:
         return self.plan[min(self.item_index, len(self.plan) - 1)]
 
     @property
-    def analyzer(self):
+    def analyzer(self) -> CoachableAnalyzer:
         ex = self.item.exercise
         if ex not in self._analyzers:
             self._analyzers[ex] = self.analyzer_factory(ex)
@@ -234,6 +153,60 @@ class SessionFlow:
     def counting(self) -> bool:
         """Poses go to the analyzer now."""
         return self.phase == Phase.EXERCISE and not self.paused
+
+    @property
+    def engine_state(self) -> EngineState | None:
+        """The current set's analyzer state (None before the set's first analysed frame)."""
+        return self._engine
+
+    # --- the Analyzer protocol -------------------------------------------------------------------
+    @property
+    def exercise(self) -> str:
+        """The exercise of the events the last :meth:`update` or :meth:`finish` returned."""
+        return self._tag
+
+    def update(self, pose: Pose) -> list[Event]:
+        """One frame's pose: the events it caused (empty when not counting), all of the current exercise."""
+        self.tick(pose.timestamp)
+        self._person = pose.present
+        if not self.counting:
+            return []
+        self._tag = self.item.exercise
+        analyzer = self.analyzer
+        events = list(analyzer.update(pose))
+        self._engine = analyzer.current_state()
+        self._handle(events, pose.timestamp)
+        if self._set_open and self._target_reached():
+            item = self.item
+            if item.kind == "hold" or (item.hold_s and not item.reps):
+                self._say("Well done")
+            events += self._close_set(pose.timestamp, "done")
+            self._after_set(pose.timestamp)
+        return events
+
+    def finish(self, t: float) -> list[Event]:
+        """The stream ended: close the set in progress (its last events are returned)."""
+        self._tag = self.item.exercise
+        return self._close_set(t, "stopped")
+
+    def series(self) -> Series:
+        """The signal series of :attr:`exercise` over all its sets (every exercise's: ``series_by_exercise``)."""
+        return self.series_by_exercise.get(self._tag, {"t": [], "target_band": {}})
+
+    def summary(self) -> dict:
+        """Counts of :attr:`exercise` over the session (its per-exercise tallies: ``summary_rows``)."""
+        tally = self.tallies[self._tag]
+        return {"reps": tally.reps, "holds": len(tally.holds)}
+
+    def recognition(self) -> Recognition | None:
+        """A one-exercise session's exercise is given; a programme has several (None)."""
+        exercises = {i.exercise for i in self.plan}
+        return Recognition(self.plan[0].exercise, 1.0, "given") if len(exercises) == 1 else None
+
+    def take_events(self) -> list[Tagged]:
+        """Events caused outside :meth:`update` since the last call (keys, pain reports, the source ending)."""
+        out, self._side_events = self._side_events, []
+        return out
 
     # --- inputs ----------------------------------------------------------------------------------
     def start(self, t: float) -> None:
@@ -260,19 +233,6 @@ class SessionFlow:
             elif self.phase == Phase.REST:
                 self._after_rest(self.t)
 
-    def update(self, pose: Pose) -> list[Event]:
-        """One frame's pose: returns the analyzer's events (empty when not counting)."""
-        self.tick(pose.timestamp)
-        self._person = pose.present
-        if not self.counting:
-            return []
-        analyzer = self.analyzer
-        events = list(analyzer.update(pose))
-        snapshot = getattr(analyzer, "snapshot", None)
-        self._snapshot = snapshot() if snapshot else {}
-        self._handle(events, pose.timestamp)
-        return events
-
     def key(self, key: str, t: float | None = None) -> None:
         """A key press: ``space``, ``enter``, ``esc`` or a character."""
         t = self.t if t is None else max(self.t, t)
@@ -292,7 +252,7 @@ class SessionFlow:
         elif key == "p":
             self.pain_stop(t)
         elif key in ("q", "esc"):
-            self._close_set(t, "stopped")
+            self.end_open_set(t, "stopped")
             self.ended_by = "quit"
             self._enter_summary(t)
         elif key == "space":
@@ -301,7 +261,7 @@ class SessionFlow:
             self._timer_end = t
             self.tick(t)
         elif key == "n":
-            self._close_set(t, "skipped")
+            self.end_open_set(t, "skipped")
             self.paused = False
             self._next_item(t)
         elif key == "r" and self.phase == Phase.EXERCISE:
@@ -309,7 +269,7 @@ class SessionFlow:
 
     def pain_stop(self, t: float) -> None:
         """Stop at once and ask for a pain rating."""
-        self._close_set(t, "stopped")
+        self.end_open_set(t, "stopped")
         self.paused = False
         self._timer_end = None
         self._pain_rating = None
@@ -331,31 +291,32 @@ class SessionFlow:
         self.tick(t)
         if notice:
             self.notice = notice
-            self.report.notices.append(notice)
+            self.notices.append(notice)
         if self.phase in (Phase.PAIN_RATING, Phase.PAIN_LOCATION, Phase.PAIN_ADVICE, Phase.SUMMARY, Phase.DONE):
             return
-        self._close_set(t, "stopped")
+        self.end_open_set(t, "stopped")
         self.ended_by = self.ended_by or ("interrupted" if notice else "source ended")
         self._enter_summary(t)
 
     def end_open_set(self, t: float, status: str = "stopped") -> None:
-        """Close the set in progress, if any (its events are recorded)."""
-        self._close_set(t, status)
+        """Close the set in progress, if any (its last events are taken with :meth:`take_events`)."""
+        exercise = self.item.exercise
+        self._side_events += [Tagged(exercise, e) for e in self._close_set(t, status)]
 
     # --- output ----------------------------------------------------------------------------------
     def view(self) -> HudView:
-        item, snap = self.item, self._snapshot
+        item, engine = self.item, self._engine
         timer = None if self._timer_end is None else max(0.0, self._timer_end - self.t)
         if self.paused and self._paused_remaining is not None:
             timer = self._paused_remaining
-        cue = self._cue if self.t < self._cue_until else ""
+        cue = self.cues.current(self.t) if self.phase == Phase.EXERCISE else None
         message = ""
         if self.phase == Phase.EXERCISE:
             if not self._person:
                 message = "Step into view"
-            elif snap.get("state", "active") != "active":
-                message = snap.get("message") or self._message
-            elif self._message and not snap:
+            elif engine is not None and engine.state != "active":
+                message = engine.message or self._message
+            elif self._message and engine is None:
                 message = self._message
         nxt = self.plan[self.item_index + 1].name if self.item_index + 1 < len(self.plan) else ""
         if self.phase == Phase.REST and self.set_index <= item.sets and self._rest_then_same_item:
@@ -377,9 +338,9 @@ class SessionFlow:
             hold_target_s=item.hold_s or self._hold_event_target,
             holding=self._holding,
             last_score=self._last_score,
-            cue=cue,
+            cue=cue.message if cue else "",
             message=message,
-            flagged_joints=_joint_indices(snap.get("flagged_joints", ())) if cue else frozenset(),
+            flagged_joints=cue.joints if cue else frozenset(),
             timer_s=timer,
             instructions=item.instructions,
             camera=item.camera,
@@ -391,20 +352,8 @@ class SessionFlow:
             notice=self.notice,
         )
 
-    @property
-    def engine_snapshot(self) -> dict:
-        """The current set's analyzer snapshot (empty before the first analysed frame or without an engine)."""
-        return dict(self._snapshot)
-
     def summary_rows(self) -> list[dict]:
         return [t.to_dict() for t in self.tallies.values()]
-
-    def report_dict(self) -> dict:
-        """The session report (``AnalysisResult`` form) with per-exercise totals under ``summary``."""
-        d = self.report.to_dict()
-        d["summary"] = {"exercises": self.summary_rows(), "ended_by": self.ended_by or "completed",
-                        "programme": self.title}
-        return d
 
     # --- internals -------------------------------------------------------------------------------
     def _enter_howto(self, t: float) -> None:
@@ -429,36 +378,35 @@ class SessionFlow:
         self._reps, self._hold_s, self._holding = 0, 0.0, False
         self._hold_event_target = None
         self._last_score = None
-        self._snapshot = {}
+        self._engine = None
         self._message = ""
-        reset = getattr(self.analyzer, "reset", None)
-        if reset is not None:
-            reset()
+        self.analyzer.reset()
+        self.cues.reset()
         if self.recorder is not None:
             self.recorder.start_set(item.exercise, self.set_index, item.reps, item.hold_s, t)
         self._set_open = True
         self._say("Go" if item.sets == 1 else f"Set {self.set_index} of {item.sets}. Go")
 
-    def _close_set(self, t: float, status: str) -> None:
-        """End the open set: flush the analyzer (open holds), record, keep its series."""
+    def _close_set(self, t: float, status: str) -> list[Event]:
+        """End the open set: flush the analyzer (open holds), record, keep its series; its last events."""
         if not self._set_open:
-            return
+            return []
         self._set_open = False
-        self._handle(list(self.analyzer.finish(t)), t)
-        _merge_series(self.series.setdefault(self.item.exercise, {}), self.analyzer.series())
-        self.report.series = self.series
+        events = list(self.analyzer.finish(t))
+        self._handle(events, t)
+        _merge_series(self.series_by_exercise.setdefault(self.item.exercise, {}), self.analyzer.series())
         tally = self.tallies[self.item.exercise]
         if status == "done":
             tally.sets_done += 1
         if self.recorder is not None:
             self.recorder.end_set(t, status)
+        return events
 
     def _handle(self, events: list[Event], t: float) -> None:
         if not events:
             return
         item, tally = self.item, self.tallies[self.item.exercise]
         for e in events:
-            self.report.add(e, item.exercise)
             if isinstance(e, RepCompleted):
                 self._reps += 1
                 tally.reps += 1
@@ -474,20 +422,15 @@ class SessionFlow:
                 tally.holds.append(e.duration_s)
                 self._hold_s, self._holding = max(self._hold_s, e.duration_s), False
             elif isinstance(e, FormWarning):
-                tally.warnings += 1
-                self._cue, self._cue_until = e.message, e.t + CUE_SHOW_S
-                if e.t - self._last_spoken_cue > 4.0:
-                    self._last_spoken_cue = e.t
+                tally.warnings += 1  # every warning counts; only the cue shown is throttled
+                joints = self._engine.joints_of(e.rule) if self._engine is not None else ()
+                cue = self.cues.offer(e, joints)
+                if cue is not None and cue.speak:
                     self._say(e.message)
             elif isinstance(e, StateChanged):
                 self._message = e.message
         if self.recorder is not None:
             self.recorder.record(events)
-        if self.phase == Phase.EXERCISE and self._set_open and self._target_reached():
-            if item.kind == "hold" or (item.hold_s and not item.reps):
-                self._say("Well done")
-            self._close_set(t, "done")
-            self._after_set(t)
 
     def _target_reached(self) -> bool:
         item = self.item
@@ -542,7 +485,7 @@ class SessionFlow:
             tally.reps -= self._reps
             if self._reps:
                 del tally.scores[-self._reps :]
-            self._close_set(t, "redone")
+            self.end_open_set(t, "redone")
         self.paused = False
         self._timer_end = None
         self._say("Again")
@@ -586,7 +529,7 @@ class SessionFlow:
     def _record_pain(self, t: float, location: str, note: str = "") -> PainReported:
         note = note or f"pain stop during {self.item.name}"
         event = PainReported(t, int(self._pain_rating or 0), location, note=note)
-        self.report.add(event, self.item.exercise)
+        self._side_events.append(Tagged(self.item.exercise, event))
         self.tallies[self.item.exercise].pain.append(event.rating)
         if self.recorder is not None:
             self.recorder.record([event])
@@ -595,79 +538,9 @@ class SessionFlow:
         return event
 
 
-def _joint_indices(joints) -> frozenset[int]:
-    out = set()
-    for j in joints or ():
-        if isinstance(j, int):
-            out.add(j)
-        elif isinstance(j, str) and j.lower() in NAMES:
-            out.add(NAMES.index(j.lower()))
-    return frozenset(out)
-
-
 def _merge_series(into: dict, part: dict) -> None:
     for key, value in part.items():
         if isinstance(value, list):
             into.setdefault(key, []).extend(value)
         else:
             into[key] = value
-
-
-# --- plans ---------------------------------------------------------------------------------------
-def _spec(exercise_id: str):
-    try:
-        from formcheck.engine import load_spec
-    except ImportError:
-        return None
-    return load_spec(exercise_id)
-
-
-def _camera_text(spec) -> str:
-    camera = getattr(spec, "camera", None)
-    if camera is None:
-        return ""
-    if isinstance(camera, str):
-        return camera
-    hint = getattr(camera, "hint", "")
-    view = getattr(camera, "view", "")
-    if hint:
-        return hint
-    return {"side": "Place the camera to your side, whole body in view",
-            "front": "Face the camera, whole body in view"}.get(view, "Whole body in view")
-
-
-def plan_item(exercise_id: str, *, sets=None, reps=None, hold_s=None, rest_s=None, warmup=False) -> PlanItem:
-    """A plan item for a catalog exercise; targets not given come from the exercise's spec."""
-    spec = _spec(exercise_id)
-    targets = getattr(spec, "targets", None)
-    kind = getattr(spec, "kind", None) or ("hold" if hold_s and not reps else "reps")
-    if reps is None and hold_s is None and targets is not None:
-        reps, hold_s = targets.reps, targets.hold_s
-        if kind == "hold":  # a hold spec's "reps" is how many holds: one hold per set here
-            sets = sets or max(targets.sets, targets.reps or 1)
-            reps = None
-    if reps is None and hold_s is None:
-        reps = 10
-    instructions = getattr(spec, "instructions", ()) or ()
-    if isinstance(instructions, str):
-        instructions = (instructions,)
-    return PlanItem(
-        exercise=exercise_id,
-        name=getattr(spec, "name", None) or exercise_id.replace("_", " ").capitalize(),
-        kind=kind,
-        sets=sets or (targets.sets if targets is not None else 1),
-        reps=reps,
-        hold_s=hold_s,
-        rest_s=rest_s if rest_s is not None else (targets.rest_s if targets is not None else 30.0),
-        warmup=warmup,
-        instructions=tuple(instructions),
-        camera=_camera_text(spec),
-    )
-
-
-def plan_for_programme(programme) -> list[PlanItem]:
-    """The plan of a :class:`formcheck.programmes.Programme`."""
-    return [
-        plan_item(i.exercise, sets=i.sets, reps=i.reps, hold_s=i.hold_s, rest_s=i.rest_s, warmup=i.warmup)
-        for i in programme.items
-    ]

@@ -1,1 +1,1 @@
-"""core"""
+"""Plain data shared by every stage: events, the one analysis result, settings, background workers."""

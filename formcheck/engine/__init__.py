@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from formcheck.engine.analyzer import ExerciseAnalyzer
 from formcheck.engine.base import Analyzer, PoseOnlyAnalyzer
+from formcheck.engine.catalog import Catalog, current_catalog, list_exercises, load_spec, use_catalog
 from formcheck.engine.periodic import PeriodicAnalyzer
 from formcheck.engine.recognition import AutoAnalyzer
-from formcheck.engine.spec import ExerciseSpec, SpecError, list_exercises, load_spec, load_spec_file
+from formcheck.engine.spec import ExerciseSpec, SpecError, load_spec_file
 
-__all__ = ["Analyzer", "AutoAnalyzer", "ExerciseAnalyzer", "ExerciseSpec", "PeriodicAnalyzer", "PoseOnlyAnalyzer",
-           "SpecError", "create_analyzer", "list_exercises", "load_spec", "load_spec_file"]
+__all__ = ["Analyzer", "AutoAnalyzer", "Catalog", "ExerciseAnalyzer", "ExerciseSpec", "PeriodicAnalyzer",
+           "PoseOnlyAnalyzer", "SpecError", "create_analyzer", "current_catalog", "list_exercises", "load_spec",
+           "load_spec_file", "use_catalog"]
 
 
 def create_analyzer(exercise_id: str, *, candidates: list[str] | None = None) -> Analyzer:

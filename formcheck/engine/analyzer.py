@@ -10,10 +10,11 @@ from formcheck.core.result import Recognition, Series, summarise
 from formcheck.engine.counter import Rep, RepCounter
 from formcheck.engine.geometry import OTHER, SIDES, BodyGeometry
 from formcheck.engine.hold import HoldTimer
-from formcheck.engine.rules import RuleState, WarningLimiter, in_range
+from formcheck.engine.rules import RuleState, in_range
 from formcheck.engine.scoring import score_rep
 from formcheck.engine.signals import SignalBank, signal_landmarks
 from formcheck.engine.spec import ExerciseSpec
+from formcheck.engine.state import EngineState
 from formcheck.pose.types import Pose
 
 UPRIGHT_POSITIONS = {"standing", "seated", "kneeling"}
@@ -68,14 +69,16 @@ class RecentRange:
 
 
 class ExerciseAnalyzer:
-    """Turns poses into events for one exercise: states, repetitions (with scores), holds and form warnings."""
+    """Turns poses into events for one exercise: states, repetitions (with scores), holds and form warnings.
+
+    Every warning a rule raises is an event (once per rule per repetition or hold); how many of them a person is
+    shown or told is coaching's choice (:mod:`formcheck.coaching.cues`), not the engine's."""
 
     def __init__(self, spec: ExerciseSpec):
         self.spec = spec
         self.exercise = spec.id
         self.bank = SignalBank(spec.signals)
         self.rules = [RuleState(r) for r in spec.rules]
-        self.limiter = WarningLimiter()
         self.lying = spec.position not in UPRIGHT_POSITIONS
         self.reset()
 
@@ -83,7 +86,6 @@ class ExerciseAnalyzer:
     def reset(self) -> None:
         """Start a new set (keeps the spec)."""
         self.bank.reset()
-        self.limiter.reset()
         for r in self.rules:
             r.reset()
         rep = self.spec.rep
@@ -109,7 +111,8 @@ class ExerciseAnalyzer:
         self._target_since: float | None = None
         self._series: dict[str, list] = {"t": [], **{n: [] for n in self.spec.signals}}
         self._next_sample = 0.0
-        self._flagged: set[int] = set()
+        self._warned: dict[str, tuple[int, ...]] = {}  # rule -> its joints, this repetition / hold
+        self._last_warning: str | None = None
         self._motion = {s: RecentRange(MOTION_WINDOW_S) for s in SIDES}
         self._geo_view = "unknown"
 
@@ -148,10 +151,9 @@ class ExerciseAnalyzer:
                 events.append(self._hold_completed(t, hold.start_s, hold.end_s))
         return events
 
-    def snapshot(self) -> dict:
+    def current_state(self) -> EngineState:
+        """The analyzer's state after the last pose, as plain data (coaching builds the HUD from it)."""
         t = self._t
-        cue_rule = self.limiter.active(t)
-        cue = next((r.spec.message for r in self.rules if r.spec.id == cue_rule), "")
         hold_s = 0.0
         holding = False
         if self.hold_timer is not None:
@@ -159,26 +161,20 @@ class ExerciseAnalyzer:
         elif self._target_since is not None:
             hold_s, holding = t - self._target_since, True
         counter = self._lead_counter()
-        snap = {
-            "exercise": self.exercise,
-            "name": self.spec.name,
-            "kind": self.spec.kind,
-            "state": self.state,
-            "message": self.message,
-            "reps": len(self.reps),
-            "target_reps": self.spec.targets.reps,
-            "hold_s": round(hold_s, 2),
-            "hold_target_s": self.spec.hold_target_s,
-            "holding": holding,
-            "cue": cue,
-            "flagged_joints": sorted(self._flagged) if cue else [],
-            "angles": {n: _round(self.bank.value(n, self._side)) for n in self.spec.signals},
-            "side": self._rep_side or self._side,
-            "phase": counter.state if counter else ("hold" if holding else "rest"),
-        }
-        if self.spec.kind == "rate":
-            snap["rate_per_min"] = self.rate_per_min()
-        return snap
+        return EngineState(
+            exercise=self.exercise,
+            state=self.state,
+            message=self.message,
+            reps=len(self.reps),
+            hold_s=round(hold_s, 2),
+            holding=holding,
+            angles={n: _round(self.bank.value(n, self._side)) for n in self.spec.signals},
+            side=self._rep_side or self._side,
+            phase=counter.state if counter else ("hold" if holding else "rest"),
+            rate_per_min=self.rate_per_min() if self.spec.kind == "rate" else None,
+            last_warning=self._last_warning,
+            warning_joints=dict(self._warned),
+        )
 
     def series(self) -> Series:
         out = {k: list(v) for k, v in self._series.items()}
@@ -365,7 +361,7 @@ class ExerciseAnalyzer:
         self._rep_side = side if side in SIDES else self._alternating_side()
         for r in self.rules:
             r.new_record()
-        self._flagged.clear()
+        self._warned.clear()
 
     def _alternating_side(self) -> str | None:
         if self.spec.side != "alternating":
@@ -387,8 +383,7 @@ class ExerciseAnalyzer:
                 self._warn(rep.end_s, r, events)
         if not rep.counted:
             if rep.reason == "target not reached" and rep.range >= 0.5 * abs(spec.target - spec.rest):
-                if self.limiter.allow("partial_rep", rep.end_s):
-                    events.append(FormWarning(rep.end_s, "partial_rep", "a little further next time", "info"))
+                events.append(FormWarning(rep.end_s, "partial_rep", "a little further next time", "info"))
             return
         held = 0.0
         if spec.hold_s > 0:
@@ -450,7 +445,7 @@ class ExerciseAnalyzer:
         if not was and timer.holding:
             for r in self.rules:
                 r.new_record()
-            self._flagged.clear()
+            self._warned.clear()
         if timer.holding:
             self._update_rules(t, "hold", events)
             if t - self._last_progress >= PROGRESS_STEP_S:
@@ -506,10 +501,10 @@ class ExerciseAnalyzer:
         return math.isfinite(v) and in_range(v, c.min, c.max)
 
     def _warn(self, t: float, rule: RuleState, events: list[Event]) -> None:
-        if self.limiter.allow(rule.spec.id, t):
-            spec = self.spec.signals[rule.spec.signal]
-            self._flagged = set(signal_landmarks(spec, self._rep_side or self._side))
-            events.append(FormWarning(t, rule.spec.id, rule.spec.message, rule.spec.severity))
+        spec = self.spec.signals[rule.spec.signal]
+        self._warned[rule.spec.id] = tuple(sorted(signal_landmarks(spec, self._rep_side or self._side)))
+        self._last_warning = rule.spec.id
+        events.append(FormWarning(t, rule.spec.id, rule.spec.message, rule.spec.severity))
 
     # --- series -------------------------------------------------------------------------------------
     def _sample(self, t: float) -> None:

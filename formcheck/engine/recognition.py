@@ -26,10 +26,11 @@ import numpy as np
 from formcheck.core.events import Event, StateChanged
 from formcheck.core.result import Recognition, Series
 from formcheck.engine.analyzer import ExerciseAnalyzer
+from formcheck.engine.catalog import list_exercises, load_spec
 from formcheck.engine.geometry import SIDES, BodyGeometry
 from formcheck.engine.periodic import PeriodicAnalyzer, count_repetitions, pose_features
 from formcheck.engine.signals import SignalBank
-from formcheck.engine.spec import ExerciseSpec, SpecError, list_exercises, load_spec
+from formcheck.engine.spec import ExerciseSpec, SpecError
 from formcheck.pose.landmarks import L
 from formcheck.pose.types import Pose
 

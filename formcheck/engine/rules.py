@@ -1,4 +1,4 @@
-"""Form rules evaluated on signals, and the rate limiter that keeps live feedback calm."""
+"""Form rules evaluated on signals (how often a warning is shown is coaching's business: formcheck.coaching.cues)."""
 
 from __future__ import annotations
 
@@ -80,27 +80,3 @@ class RuleState:
             self.faulted = True
             return True
         return False
-
-
-class WarningLimiter:
-    """One warning at a time: at least ``gap_s`` between any two, and ``cooldown_s`` before the same rule again."""
-
-    def __init__(self, gap_s: float = 3.0, cooldown_s: float = 12.0):
-        self.gap_s, self.cooldown_s = gap_s, cooldown_s
-        self.reset()
-
-    def reset(self) -> None:
-        self._last_any = -math.inf
-        self._last: dict[str, float] = {}
-        self.current: str | None = None
-        self.current_until = -math.inf
-
-    def allow(self, rule: str, t: float) -> bool:
-        if t - self._last_any < self.gap_s or t - self._last.get(rule, -math.inf) < self.cooldown_s:
-            return False
-        self._last_any = self._last[rule] = t
-        self.current, self.current_until = rule, t + self.gap_s
-        return True
-
-    def active(self, t: float) -> str | None:
-        return self.current if t < self.current_until else None

@@ -1,4 +1,6 @@
-"""The exercise spec schema (pydantic) and the catalog loader, with error messages written for a therapist."""
+"""The exercise spec schema (pydantic) and the spec file loader, with error messages written for a therapist.
+
+The catalog (built-ins, the clinic's folder, the database) is :mod:`formcheck.engine.catalog`."""
 
 from __future__ import annotations
 
@@ -279,31 +281,3 @@ def load_spec_file(path: str | Path) -> ExerciseSpec:
     except (yaml.YAMLError, ValueError) as exc:
         raise SpecError(f"{path.name} cannot be read as {path.suffix[1:].upper()}: {exc}") from None
     return parse_spec(data, path.name)
-
-
-def catalog_files() -> dict[str, Path]:
-    return {p.stem: p for p in sorted(CATALOG_DIR.glob("*.yaml"))}
-
-
-def list_exercises() -> list[str]:
-    """Ids of the catalog's exercises, sorted."""
-    return sorted(catalog_files())
-
-
-_CACHE: dict[str, ExerciseSpec] = {}
-
-
-def load_spec(exercise_id: str) -> ExerciseSpec:
-    """The catalog spec for an id (or a path to a spec file). Unknown id -> ``KeyError`` listing the catalog."""
-    if exercise_id.endswith((".yaml", ".yml", ".toml")) or "/" in exercise_id:
-        return load_spec_file(exercise_id)
-    if exercise_id not in _CACHE:
-        files = catalog_files()
-        if exercise_id not in files:
-            raise KeyError(f"unknown exercise {exercise_id!r}; choose one of: {', '.join(sorted(files))}, "
-                           "or 'auto', or a path to a spec file")
-        spec = load_spec_file(files[exercise_id])
-        if spec.id != exercise_id:
-            raise SpecError(f"{files[exercise_id].name}: id {spec.id!r} must match the file name")
-        _CACHE[exercise_id] = spec
-    return _CACHE[exercise_id]

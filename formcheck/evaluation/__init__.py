@@ -1,1 +1,1 @@
-"""evaluation"""
+"""Evaluation against ground truth: ``formcheck eval`` on clips, derived cases, and the research datasets."""

@@ -1,4 +1,6 @@
-"""The annotated video: the skeleton, count, hold time and current cue drawn on each frame, written to a file."""
+"""The annotated video: the skeleton, count, hold time and current cue drawn on each frame, written to a file.
+
+The cue shown is throttled like the live preview's (:mod:`formcheck.coaching.cues`); the report keeps every warning."""
 
 from __future__ import annotations
 
@@ -7,7 +9,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from formcheck.coaching.cues import CueBoard
 from formcheck.core.events import Event, FormWarning, HoldCompleted, HoldProgress, RepCompleted, StateChanged
+from formcheck.engine import load_spec
 from formcheck.io.draw import BAD, GOOD, WARN, draw_label, draw_skeleton
 from formcheck.pipeline.loop import FrameResult
 from formcheck.pipeline.sinks import BaseSink
@@ -17,10 +21,8 @@ from formcheck.pose.types import Pose
 def _exercise_title(exercise: str) -> tuple[str, str]:
     """The exercise's name and kind for the overlay ('Push-up', 'reps'); the id itself when it has no spec."""
     try:
-        from formcheck.engine import load_spec
-
         spec = load_spec(exercise)
-    except Exception:  # noqa: BLE001 - 'none', 'auto' or no catalog: the id is still a fine title
+    except (KeyError, ValueError):  # 'none', 'auto', 'periodic': the id is still a fine title
         return exercise, "reps"
     return spec.name, spec.kind
 
@@ -34,11 +36,9 @@ class Overlay:
         self.reps = 0
         self.hold_s: float | None = None
         self.hold_target: float = 0.0
-        self.cue = ""
-        self.cue_until = 0.0
+        self.cues = CueBoard()
         self.state_message = ""
         self.last_score: float | None = None
-        self.flagged: set[int] = set()
 
     def update(self, events: list[Event]) -> None:
         for e in events:
@@ -49,12 +49,13 @@ class Overlay:
             elif isinstance(e, HoldCompleted):
                 self.hold_s = None
             elif isinstance(e, FormWarning):
-                self.cue, self.cue_until = e.message, e.t + 3.0
+                self.cues.offer(e)
             elif isinstance(e, StateChanged):
                 self.state_message = e.message
 
     def draw(self, image: np.ndarray, pose: Pose) -> np.ndarray:
-        draw_skeleton(image, pose, self.flagged if pose.timestamp < self.cue_until else frozenset())
+        cue = self.cues.current(pose.timestamp)
+        draw_skeleton(image, pose, cue.joints if cue else frozenset())
         h, w = image.shape[:2]
         scale = max(0.5, min(w, h) / 720)
         y = 10
@@ -79,8 +80,8 @@ class Overlay:
             draw_label(image, "no person in view", (10, h - int(60 * scale)), scale, WARN)
         elif pose.people > 1:
             draw_label(image, "more than one person in view", (10, h - int(60 * scale)), scale, WARN)
-        elif pose.timestamp < self.cue_until and self.cue:
-            draw_label(image, self.cue, (10, h - int(60 * scale)), scale, WARN)
+        elif cue is not None:
+            draw_label(image, cue.message, (10, h - int(60 * scale)), scale, WARN)
         elif self.state_message:
             draw_label(image, self.state_message, (10, h - int(60 * scale)), scale * 0.9)
         return image

@@ -1,6 +1,6 @@
 """The live preview: the (mirrored) camera image fitted into a fixed-size canvas with the coaching HUD on top.
 
-:func:`render` draws a :class:`formcheck.coaching.flow.HudView` over one frame; everything scales with the canvas, so
+:func:`render` draws a :class:`formcheck.coaching.view.HudView` over one frame; everything scales with the canvas, so
 the text stays readable at 640x480 and 1280x720. Only OpenCV primitives: a few milliseconds per frame.
 """
 
@@ -11,7 +11,7 @@ import textwrap
 import cv2
 import numpy as np
 
-from formcheck.coaching.flow import HudView
+from formcheck.coaching.view import HudView
 from formcheck.io.draw import GOOD, WARN
 from formcheck.pose.landmarks import CONNECTIONS
 from formcheck.pose.types import Pose

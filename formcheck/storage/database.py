@@ -6,7 +6,6 @@ SQLite in the user's data folder by default (zero set-up); any SQLAlchemy URL (P
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     create_engine,
+    delete,
     event,
     select,
 )
@@ -29,6 +29,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, rela
 
 from formcheck.core.background import BackgroundWorker
 from formcheck.core.events import Event, FormWarning, HoldCompleted, PainReported, RepCompleted
+from formcheck.core.result import AnalysisResult
+from formcheck.core.settings import Settings
+from formcheck.storage.results import normalise_series, report_json, result_from_session, session_exercise
 
 
 def utcnow() -> datetime:
@@ -36,21 +39,13 @@ def utcnow() -> datetime:
 
 
 def data_dir() -> Path:
-    """The user's formcheck data folder ($FORMCHECK_DATA_DIR, else $XDG_DATA_HOME/formcheck)."""
-    root = os.environ.get("FORMCHECK_DATA_DIR")
-    if root:
-        return Path(root)
-    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(xdg) / "formcheck"
+    """The user's formcheck data folder (the settings' ``data_dir``: $FORMCHECK_DATA_DIR, else XDG)."""
+    return Settings().data_dir
 
 
 def default_database_url() -> str:
-    url = os.environ.get("FORMCHECK_DATABASE_URL")
-    if url:
-        return url
-    folder = data_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{folder / 'formcheck.db'}"
+    """The settings' database URL ($FORMCHECK_DATABASE_URL, else SQLite in the data folder)."""
+    return Settings().db_url
 
 
 class Base(DeclarativeBase):
@@ -263,7 +258,9 @@ def migrate(engine: Engine) -> None:
 
 
 class Store:
-    """Opens the database (migrating it) and offers the few writes live sessions need."""
+    """The storage API: opens the database (migrating it); creates a session, starts and ends sets, records
+    events (tagged with their exercise), finishes a session or stores a whole :class:`AnalysisResult`, and
+    loads a session back as one. Live recording, the upload worker and the API all use it."""
 
     def __init__(self, url: str | None = None, *, migrate_schema: bool = True):
         self.url = url or default_database_url()
@@ -340,23 +337,41 @@ class Store:
         session_id: int,
         *,
         status: str = "completed",
+        result: AnalysisResult | dict | None = None,
         report: dict | None = None,
         series: dict | None = None,
         error: str | None = None,
     ) -> None:
+        """End a session whose events were recorded as they happened (``add_events`` / ``SessionRecorder``).
+
+        ``result`` (an :class:`AnalysisResult`, or its ``to_dict()`` form, possibly with live-only keys; ``report``
+        is the older name) gives the totals, notices, recognition and series; its events are not copied (they
+        are rows already). ``series`` overrides the result's curves; any older shape is keyed by exercise."""
+        result = result if result is not None else report
         with self.session() as db, db.begin():
             row = db.get(ExerciseSession, session_id)
             if row is None:
                 return
             row.status, row.ended_at, row.error = status, utcnow(), error
-            if report is not None:
-                row.report = report
-                row.duration_s = report.get("duration_s", row.duration_s)
-                row.frames = report.get("frames", row.frames)
-                row.frames_with_person = report.get("frames_with_person", row.frames_with_person)
-                row.notices = report.get("notices", row.notices)
+            if result is not None:
+                d = result.to_dict() if isinstance(result, AnalysisResult) else result
+                _set_totals(row, d)
+                row.report = report_json(d)
+                series = series if series is not None else d.get("series")
             if series is not None:
-                row.series = series
+                row.series = normalise_series(series, session_exercise(row, sets_first=True)) or None
+
+    def save_result(self, session_id: int, result: AnalysisResult, *, targets: dict | None = None,
+                    title: str | None = None, video_file: str | None = None) -> None:
+        """Store a whole analysis at once (an upload): a set per exercise, the events as rows, the totals."""
+        with self.session() as db, db.begin():
+            write_result(db, session_id, result, targets=targets, title=title, video_file=video_file)
+
+    def load_result(self, session_id: int) -> AnalysisResult | None:
+        """The stored session as an :class:`AnalysisResult` (built from its rows), None when there is none."""
+        with self.session() as db:
+            row = db.get(ExerciseSession, session_id)
+            return result_from_session(row) if row is not None else None
 
     def update_progress(self, session_id: int, *, duration_s: float, frames: int, frames_with_person: int) -> None:
         with self.session() as db, db.begin():
@@ -402,6 +417,41 @@ def event_row(session_id: int, exercise: str, e: Event, set_id: int | None = Non
     if isinstance(e, PainReported):
         return PainReport(**common, t_s=e.t, rating=e.rating, location=e.location, note=e.note)
     return None
+
+
+def _set_totals(row: ExerciseSession, d: dict) -> None:
+    row.duration_s = d.get("duration_s", row.duration_s)
+    row.frames = d.get("frames", row.frames)
+    row.frames_with_person = d.get("frames_with_person", row.frames_with_person)
+    row.notices = d.get("notices", row.notices)
+
+
+def write_result(db: Session, session_id: int, result: AnalysisResult, *, targets: dict | None = None,
+                 title: str | None = None, video_file: str | None = None) -> None:
+    """Within the caller's transaction: replace the session's sets and events by the result's and complete it.
+
+    ``targets`` maps an exercise id to its ``(reps, hold_s)`` targets. A resumed job starts clean, so the
+    events are stored once."""
+    for table in (Rep, Hold, Warning_, PainReport, ExerciseSet):
+        db.execute(delete(table).where(table.session_id == session_id))
+    sets: dict[str, int] = {}
+    for exercise in result.exercises or [result.exercise]:
+        reps, hold_s = (targets or {}).get(exercise, (None, None))
+        ex_set = ExerciseSet(session_id=session_id, exercise=exercise, set_index=1, target_reps=reps,
+                             target_hold_s=hold_s, started_s=0.0, ended_s=result.duration_s, status="done")
+        db.add(ex_set)
+        db.flush()
+        sets[exercise] = ex_set.id
+    db.add_all([r for r in (event_row(session_id, x.exercise, x.event, sets.get(x.exercise)) for x in result.events)
+                if r is not None])
+    row = db.get(ExerciseSession, session_id)
+    d = result.to_dict()
+    _set_totals(row, d)
+    row.status, row.ended_at, row.error = "completed", utcnow(), None
+    row.model, row.report, row.series = result.model or row.model, report_json(d), result.series or None
+    row.video_file = video_file
+    if title is not None:
+        row.title = title
 
 
 class SessionRecorder:

@@ -1,1 +1,1 @@
-"""api"""
+"""The HTTP API: routes per resource, typed schemas, request dependencies (auth, access checks) and errors."""

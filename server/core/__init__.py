@@ -1,1 +1,1 @@
-"""core"""
+"""Server foundations: settings, password hashing and tokens, the login throttle."""

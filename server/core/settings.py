@@ -1,65 +1,7 @@
-"""Server settings from the environment (prefix ``FORMCHECK_``), with safe defaults for a single machine."""
+"""The server's settings are the one settings object of formcheck (:class:`formcheck.core.settings.Settings`)."""
 
 from __future__ import annotations
 
-import os
-import secrets
-from functools import cached_property
-from pathlib import Path
+from formcheck.core.settings import Settings
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from formcheck.storage.database import data_dir
-
-
-class Settings(BaseSettings):
-    """``FORMCHECK_DATABASE_URL``, ``FORMCHECK_DATA_DIR``, ``FORMCHECK_SECRET_KEY``, ``FORMCHECK_JOB_WORKERS`` ..."""
-
-    model_config = SettingsConfigDict(env_prefix="FORMCHECK_", extra="ignore")
-
-    data_dir: Path = Field(default_factory=data_dir)
-    database_url: str | None = None  # default: SQLite file in data_dir
-    secret_key: str | None = None  # default: generated on first start and kept in data_dir/secret_key
-    token_minutes: int = 12 * 60
-    cookie_secure: bool = False  # set when served over HTTPS
-    max_upload_mb: float = 500
-    max_video_minutes: float = 30
-    job_workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1))  # 0: run jobs in-process, inline
-    job_max_attempts: int = 3
-    model: str = "full"  # pose model for uploads and live sessions
-    live_max_frame_bytes: int = 4 * 1024 * 1024
-    login_max_failures: int = 5  # failed logins per username and address ...
-    login_window_s: float = 300  # ... within this many seconds lock that pair out until the window passes
-
-    @cached_property
-    def db_url(self) -> str:
-        if self.database_url:
-            return self.database_url
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{self.data_dir / 'formcheck.db'}"
-
-    @property
-    def upload_dir(self) -> Path:
-        return self.data_dir / "uploads"
-
-    @property
-    def video_dir(self) -> Path:
-        return self.data_dir / "videos"
-
-    @cached_property
-    def jwt_secret(self) -> str:
-        """The signing key: from the environment, else generated once and stored (0600) in the data folder."""
-        if self.secret_key:
-            return self.secret_key
-        path = self.data_dir / "secret_key"
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:  # another process made it first
-                pass
-            else:
-                with os.fdopen(fd, "w") as f:
-                    f.write(secrets.token_urlsafe(48))
-        return path.read_text().strip()
+__all__ = ["Settings"]

@@ -1,1 +1,1 @@
-"""jobs"""
+"""Background analysis of uploads: the job runner (state in the database) and the worker function it runs."""

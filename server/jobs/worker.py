@@ -10,50 +10,16 @@ import logging
 import os
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
-from sqlalchemy import delete
 
-from formcheck.core.events import Event
-from formcheck.storage.database import (
-    ExerciseSession,
-    ExerciseSet,
-    Hold,
-    Job,
-    PainReport,
-    Programme,
-    Rep,
-    Store,
-    User,
-    Warning_,
-    event_row,
-    utcnow,
-)
+from formcheck.core.result import AnalysisResult
+from formcheck.storage.database import ExerciseSession, Job, Programme, Store, User, utcnow, write_result
 
 log = logging.getLogger("formcheck.worker")
 NOBODY = "Nobody was seen in the video: film the whole body, with the person in view."
-
-
-class EventTap:
-    """Wraps an analyzer and keeps every event it emits (``run`` folds finish() events into the report only)."""
-
-    def __init__(self, analyzer):
-        self.inner, self.events = analyzer, []
-        self.exercise = analyzer.exercise
-
-    def update(self, pose) -> list[Event]:
-        events = self.inner.update(pose)
-        self.events.extend(events)
-        return events
-
-    def finish(self, t: float) -> list[Event]:
-        events = self.inner.finish(t)
-        self.events.extend(events)
-        return events
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
 
 
 def _web_video_writer(path: Path, fps: float, exercise: str, model: str):
@@ -88,14 +54,6 @@ def _targets(db, patient: User | None, exercise: str) -> tuple[int | None, float
         return t.get("reps"), t.get("hold_s")
     except Exception:  # the catalog is optional for analysis
         return None, None
-
-
-def _analyzer(exercise: str, options: dict, create_analyzer):
-    if exercise == "auto":
-        from formcheck.engine.recognition import AutoAnalyzer
-
-        return AutoAnalyzer(exercises=options.get("exercises"))
-    return create_analyzer(exercise)
 
 
 def _exercise_name(exercise: str) -> str:
@@ -151,124 +109,99 @@ def _fail(store: Store, job_id: int, session_id: int, status: str, message: str 
             )
 
 
-def analyse_upload(job_id: int, db_url: str, data_dir: str, model: str = "full") -> str:
-    """Analyse the job's upload and store the scored session; returns the job's final status."""
+@dataclass(frozen=True)
+class _Claim:
+    """What a claimed job analyses: its session, exercise (or "auto"), upload, model and options."""
+
+    session_id: int
+    exercise: str
+    upload: Path
+    model: str
+    candidates: list[str] | None
+    keep_video: bool
+
+
+def _claim(store: Store, job_id: int, data: Path, model: str) -> _Claim | str:
+    """Mark the job and its session running; a final status instead when there is nothing to run."""
+    with store.session() as db, db.begin():
+        job = db.get(Job, job_id)
+        if job is None or job.status not in ("queued", "running"):
+            return job.status if job else "missing"
+        row = db.get(ExerciseSession, job.session_id)
+        if job.cancel_requested:
+            job.status, row.status = "cancelled", "cancelled"
+            return "cancelled"
+        job.status, job.attempts, job.progress, job.error = "running", job.attempts + 1, 0.0, None
+        row.status, row.error = "running", None
+        patient = db.get(User, row.patient_id) if row.patient_id else None
+        return _Claim(row.id, job.exercise, data / "uploads" / job.upload_file, job.model or model,
+                      (job.options or {}).get("exercises"), bool(patient and patient.keep_videos))
+
+
+def _analyse(claim: _Claim, source, tracker: _Progress, video: Path | None) -> AnalysisResult:
+    """The frame loop over the upload, with the annotated-video sink when the video is kept."""
     from formcheck.engine import create_analyzer
-    from formcheck.io.sources import SourceError, VideoFileSource
     from formcheck.pipeline.loop import run
     from formcheck.pipeline.sinks import ThreadedSink
     from formcheck.pose.estimator import PoseEstimator, PoseEstimatorOptions
 
+    analyzer = create_analyzer(claim.exercise, candidates=claim.candidates)
+    sinks = []
+    if video is not None:
+        video.parent.mkdir(parents=True, exist_ok=True)
+        sinks.append(ThreadedSink(_web_video_writer(video, source.fps, claim.exercise, claim.model), name="annotate"))
+    with PoseEstimator.create(PoseEstimatorOptions(model=claim.model)) as estimator:
+        return run(source, estimator, analyzer, sinks=sinks, on_frame=tracker.on_frame,
+                   should_stop=tracker.should_stop)
+
+
+def _complete(store: Store, job_id: int, claim: _Claim, result: AnalysisResult, video: Path | None) -> None:
+    """Store the result (a set, its events as rows, totals, recognition, series) and mark the job done."""
+    with store.session() as db, db.begin():
+        row, job = db.get(ExerciseSession, claim.session_id), db.get(Job, job_id)
+        patient = db.get(User, row.patient_id) if row.patient_id else None
+        exercise = result.exercise  # "auto": the exercise that was recognised
+        title = _exercise_name(exercise) if claim.exercise == "auto" else None
+        targets = {exercise: _targets(db, patient, exercise)}
+        write_result(db, claim.session_id, result, targets=targets, title=title,
+                     video_file=video.name if video else None)
+        job.status, job.progress, job.error = "done", 100.0, None
+
+
+def analyse_upload(job_id: int, db_url: str, data_dir: str, model: str = "full") -> str:
+    """Analyse the job's upload and store the scored session; returns the job's final status."""
+    from formcheck.io.sources import SourceError, VideoFileSource
+
     store = Store(db_url, migrate_schema=False)
     data = Path(data_dir)
-    try:
-        with store.session() as db, db.begin():
-            job = db.get(Job, job_id)
-            if job is None or job.status not in ("queued", "running"):
-                return job.status if job else "missing"
-            row = db.get(ExerciseSession, job.session_id)
-            if job.cancel_requested:
-                job.status, row.status = "cancelled", "cancelled"
-                return "cancelled"
-            job.status, job.attempts, job.progress, job.error = "running", job.attempts + 1, 0.0, None
-            row.status, row.error = "running", None
-            patient = db.get(User, row.patient_id) if row.patient_id else None
-            keep = bool(patient and patient.keep_videos)
-            target_reps, target_hold = _targets(db, patient, job.exercise)
-            session_id, exercise, upload = row.id, job.exercise, data / "uploads" / job.upload_file
-            model, options = job.model or model, dict(job.options or {})
+    if os.environ.get("FORMCHECK_WORKER_CHILD") == "1":  # a worker process: the server's catalog, database specs too
+        from formcheck.core.settings import Settings
+        from server.services.catalog import configure_catalog
 
-        video_name = f"{uuid.uuid4().hex}.webm" if keep else None
+        configure_catalog(Settings(database_url=db_url, data_dir=data), store)
+    try:
+        claim = _claim(store, job_id, data, model)
+        if isinstance(claim, str):
+            return claim
         try:
-            source = VideoFileSource(upload)
+            source = VideoFileSource(claim.upload)
         except SourceError as exc:
-            _fail(store, job_id, session_id, "failed", f"The video cannot be read: {exc}")
+            _fail(store, job_id, claim.session_id, "failed", f"The video cannot be read: {exc}")
             return "failed"
+        video = data / "videos" / f"{uuid.uuid4().hex}.webm" if claim.keep_video else None
         tracker = _Progress(store, job_id, source.frame_count)
-        sinks, estimator = [], None
-        try:
-            analyzer = EventTap(_analyzer(exercise, options, create_analyzer))
-            estimator = PoseEstimator.create(PoseEstimatorOptions(model=model))
-            if video_name:
-                (data / "videos").mkdir(parents=True, exist_ok=True)
-                sinks.append(
-                    ThreadedSink(
-                        _web_video_writer(data / "videos" / video_name, source.fps, exercise, model), name="annotate"
-                    )
-                )
-            report = run(
-                source, estimator, analyzer, sinks=sinks, on_frame=tracker.on_frame, should_stop=tracker.should_stop
-            )
-        finally:
-            for sink in sinks:
-                sink.close()
-            if estimator is not None:
-                estimator.close()
-            source.close()
-        if tracker.orphaned:  # the server is gone; its restart runs the job again
-            if video_name:
-                (data / "videos" / video_name).unlink(missing_ok=True)
-            return "orphaned"
-        if tracker.cancelled or report.frames_with_person == 0:
-            if video_name:
-                (data / "videos" / video_name).unlink(missing_ok=True)
-            if tracker.cancelled:
-                _fail(store, job_id, session_id, "cancelled", "The analysis was cancelled.")
-                return "cancelled"
-            _fail(store, job_id, session_id, "failed", NOBODY)
-            return "failed"
-        if exercise == "auto":  # recognised: store the session under the exercise that was seen
-            exercise = analyzer.inner.exercise
-            with store.session() as db:
-                row = db.get(ExerciseSession, session_id)
-                patient = db.get(User, row.patient_id) if row.patient_id else None
-                target_reps, target_hold = _targets(db, patient, exercise)
-        series_of = getattr(analyzer.inner, "series", None) or getattr(
-            getattr(analyzer.inner, "delegate", None),
-            "series",
-            None,  # "auto": the recognised exercise's analyzer
-        )
-        series = {exercise: series_of()} if series_of else None
-        data_out = report.to_dict()
-        if not data_out.get("summary"):
-            scores = [r["score"] for r in data_out["reps"]]
-            data_out["summary"] = {
-                "rep_count": data_out["rep_count"],
-                "avg_score": round(sum(scores) / len(scores), 1) if scores else None,
-                "hold_s": round(sum(h["duration_s"] for h in data_out["holds"]), 2),
-                "warnings": len(data_out["warnings"]),
-            }
-        with store.session() as db, db.begin():
-            for table in (Rep, Hold, Warning_, PainReport, ExerciseSet):  # a resumed job starts clean
-                db.execute(delete(table).where(table.session_id == session_id))
-            ex_set = ExerciseSet(
-                session_id=session_id,
-                exercise=exercise,
-                set_index=1,
-                target_reps=target_reps,
-                target_hold_s=target_hold,
-                started_s=0.0,
-                ended_s=report.duration_s,
-                status="done",
-            )
-            db.add(ex_set)
-            db.flush()
-            db.add_all([r for r in (event_row(session_id, exercise, e, ex_set.id) for e in analyzer.events) if r])
-            row, job = db.get(ExerciseSession, session_id), db.get(Job, job_id)
-            row.status, row.ended_at, row.error = "completed", utcnow(), None
-            row.report, row.series, row.model = data_out, series, model
-            if job.exercise == "auto":
-                row.title = _exercise_name(exercise)
-            row.duration_s, row.frames, row.frames_with_person = (
-                report.duration_s,
-                report.frames,
-                report.frames_with_person,
-            )
-            row.notices = data_out["notices"]
-            row.video_file = video_name
-            job.status, job.progress, job.error = "done", 100.0, None
-        if not keep:
-            upload.unlink(missing_ok=True)
+        with source:
+            result = _analyse(claim, source, tracker, video)
+        status = _outcome(tracker, result)
+        if status != "done":
+            if video is not None:
+                video.unlink(missing_ok=True)
+            if status != "orphaned":  # the server is gone; its restart runs the job again
+                _fail(store, job_id, claim.session_id, status, _MESSAGES[status])
+            return status
+        _complete(store, job_id, claim, result, video)
+        if not claim.keep_video:
+            claim.upload.unlink(missing_ok=True)
         return "done"
     except Exception as exc:  # anything unexpected fails the job with a message, never silently
         log.exception("analysis job %s failed", job_id)
@@ -280,3 +213,15 @@ def analyse_upload(job_id: int, db_url: str, data_dir: str, model: str = "full")
         return "failed"
     finally:
         store.close()
+
+
+_MESSAGES = {"cancelled": "The analysis was cancelled.", "failed": NOBODY}
+
+
+def _outcome(tracker: _Progress, result: AnalysisResult) -> str:
+    """done, or why not: orphaned (the server was killed), cancelled, failed (nobody in the video)."""
+    if tracker.orphaned:
+        return "orphaned"
+    if tracker.cancelled:
+        return "cancelled"
+    return "failed" if result.frames_with_person == 0 else "done"

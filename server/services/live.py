@@ -1,7 +1,8 @@
 """A live session over a WebSocket: JPEG frames in, pose and engine events out, recorded as it goes.
 
-The session runs the same :class:`formcheck.coaching.flow.SessionFlow` as ``formcheck live`` (sets per exercise, rest
-between sets, moving on when a target is reached, pain stop), with no how-to phase (the page shows the how-to).
+The session is the same :class:`formcheck.coaching.session.CoachedSession` as ``formcheck live`` (one frame loop;
+sets per exercise, rest between sets, moving on when a target is reached, pain stop), with no how-to phase (the
+page shows the how-to). Only the source (JPEG frames from a browser) and the replies differ.
 """
 
 from __future__ import annotations
@@ -13,11 +14,16 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from formcheck.coaching.flow import CLINICIAN_ADVICE, Phase, PlanItem, SessionFlow
+from formcheck.coaching.flow import SessionFlow
+from formcheck.coaching.plan import PlanItem
+from formcheck.coaching.session import CoachedSession
+from formcheck.coaching.view import CLINICIAN_ADVICE, frame_snapshot
 from formcheck.core.events import Event
+from formcheck.engine import create_analyzer
+from formcheck.io.sources import Frame
+from formcheck.pose.smoothing import PoseSmoother
 from formcheck.storage.database import SessionRecorder, Store
 
-REST_MESSAGE = "Rest {s:.0f} s. Next: {next}"
 MAX_FRAME_SIDE = 2000  # pixels; a camera frame is at most about 1920 wide. Larger ones cost seconds to decode.
 
 
@@ -30,7 +36,6 @@ def frame_size(jpeg: bytes) -> tuple[int, int] | None:
             return im.size
     except (UnidentifiedImageError, OSError, ValueError):
         return None
-DONE_MESSAGE = "That was the last exercise: press Stop to save the session."
 
 
 class _WatchingRecorder:
@@ -59,9 +64,8 @@ class _WatchingRecorder:
         return events, sets
 
 
-def plan_item_dict(item: PlanItem) -> dict:
-    return {"exercise": item.exercise, "name": item.name, "kind": item.kind, "sets": item.sets, "reps": item.reps,
-            "hold_s": item.hold_s, "rest_s": item.rest_s, "warmup": item.warmup}
+def _error(title: str, status: int, detail: str) -> dict:
+    return {"type": "error", "title": title, "status": status, "detail": detail}
 
 
 @dataclass
@@ -79,39 +83,31 @@ class LiveSession:
     session_id: int = 0
     t: float = 0.0
     client_t: float | None = None
-    frames: int = 0
-    frames_with_person: int = 0
     _started: float = field(default_factory=time.monotonic)
     _done_sent: bool = False
 
-    def start(self) -> int:
-        from formcheck.engine import create_analyzer
-        from formcheck.pose.smoothing import PoseSmoother
+    @property
+    def frames(self) -> int:
+        return self.session.result.frames
 
-        self.session_id = self.store.start_session(
-            kind="live",
-            title=self.title,
-            patient_id=self.patient_id,
-            programme=self.programme,
-            model=self.model,
-            source="websocket",
-        )
+    @property
+    def flow(self) -> SessionFlow:
+        return self.session.flow
+
+    def start(self) -> int:
+        self.session_id = self.store.start_session(kind="live", title=self.title, patient_id=self.patient_id,
+                                                   programme=self.programme, model=self.model, source="websocket")
         self.recorder = _WatchingRecorder(SessionRecorder(self.store, self.session_id))
-        self.smoother = PoseSmoother()
-        self.flow = SessionFlow(self.plan, create_analyzer, self.recorder, title=self.title, intro_s=0.0,
-                                model=self.model, source="websocket")
-        self.flow.start(0.0)
+        flow = SessionFlow(self.plan, create_analyzer, self.recorder, title=self.title, intro_s=0.0)
+        self.session = CoachedSession(flow, smoother=PoseSmoother(), model=self.model, source="websocket")
+        flow.start(0.0)
         self.recorder.take()  # the first set is announced by the "session" message
         return self.session_id
 
     def hello(self) -> dict:
         """The first message: the session id and the plan."""
-        return {
-            "type": "session",
-            "session_id": self.session_id,
-            "exercise": self.flow.item.exercise,
-            "items": [plan_item_dict(i) for i in self.plan],
-        }
+        return {"type": "session", "session_id": self.session_id, "exercise": self.flow.item.exercise,
+                "items": [i.to_dict() for i in self.plan]}
 
     def _next_time(self) -> float:
         t = self.client_t if self.client_t is not None else time.monotonic() - self._started
@@ -121,75 +117,29 @@ class LiveSession:
 
     def frame(self, jpeg: bytes) -> list[dict]:
         """Pose, events and the session's state for one JPEG frame (after a "set" message when one began)."""
-        size = frame_size(jpeg) if jpeg else None
-        if size is not None and max(size) > MAX_FRAME_SIDE:
-            return [{
-                "type": "error",
-                "title": "Frame too large",
-                "status": 413,
-                "detail": f"A {size[0]}x{size[1]} frame is too large; send frames at most {MAX_FRAME_SIDE} pixels "
-                "on their longest side (640x480 is plenty).",
-            }]
-        try:
-            image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR) if size else None
-        except cv2.error:
-            image = None
-        if image is None:
-            return [{
-                "type": "error",
-                "title": "Bad frame",
-                "status": 422,
-                "detail": "A message was not a JPEG image; send each frame as one JPEG.",
-            }]
+        image, problem = _decode(jpeg)
+        if problem is not None:
+            return [problem]
         t = self._next_time()
-        pose = self.smoother(self.estimator.detect_for_video(image, t))
-        self.flow.update(pose)
-        self.frames += 1
-        self.frames_with_person += pose.present
-        landmarks = None
-        if pose.present:
-            landmarks = np.round(pose.landmarks[:, [0, 1, 3]].astype(float), 4).tolist()
+        out = self.session.step(Frame(image, t, self.frames), self.estimator.detect_for_video(image, t))
+        pose = out.pose
+        landmarks = np.round(pose.landmarks[:, [0, 1, 3]].astype(float), 4).tolist() if pose.present else None
         events, sets = self.recorder.take()
-        frame = {
-            "type": "frame",
-            "t": round(t, 3),
-            "landmarks": landmarks,
-            "events": [e.to_dict() for e in events],
-            "snapshot": self.snapshot(),
-        }
+        frame = {"type": "frame", "t": round(t, 3), "landmarks": landmarks,
+                 "events": [e.to_dict() for e in events], "snapshot": self.snapshot()}
         return [*self._set_messages(sets, []), frame]
 
     def snapshot(self) -> dict:
-        """The engine's snapshot of the set in progress, with the flow's phase, set and rest timer."""
-        view = self.flow.view()
-        snap = self.flow.engine_snapshot if view.phase == Phase.EXERCISE else {}
-        for key in ("exercise", "name", "kind", "reps", "target_reps", "hold_s", "hold_target_s", "holding"):
-            snap.setdefault(key, getattr(view, key))
-        snap.update(phase=view.phase, set_index=view.set_index, sets=view.sets, timer_s=view.timer_s,
-                    paused=view.paused)
-        if view.phase == Phase.REST:
-            snap.update(state="rest", message=REST_MESSAGE.format(s=view.timer_s or 0, next=view.next_name))
-        elif view.phase in (Phase.PAIN_RATING, Phase.PAIN_LOCATION, Phase.PAIN_ADVICE):
-            snap.update(state="pain", message=CLINICIAN_ADVICE)
-        elif self.flow.finished:
-            snap.update(state="done", message=DONE_MESSAGE)
-        return snap
+        """What the page draws: the engine's state of the set in progress, the phase, set, rest timer and cue."""
+        return frame_snapshot(self.flow.view(), self.flow.engine_state, self.flow.finished)
 
     def _set_messages(self, sets: list[tuple[str, int]], events: list[Event]) -> list[dict]:
         """A "set" message for the set that began (the last one), or a "done" one when the plan is over."""
         if sets:
             item = self.flow.item
-            return [{
-                "type": "set",
-                "done": False,
-                "exercise": item.exercise,
-                "name": item.name,
-                "set_index": sets[-1][1],
-                "sets": item.sets,
-                "target_reps": item.reps,
-                "target_hold_s": item.hold_s,
-                "events": [e.to_dict() for e in events],
-            }]
+            return [{"type": "set", "done": False, "exercise": item.exercise, "name": item.name,
+                     "set_index": sets[-1][1], "sets": item.sets, "target_reps": item.reps,
+                     "target_hold_s": item.hold_s, "events": [e.to_dict() for e in events]}]
         if self.flow.finished and not self._done_sent:
             self._done_sent = True
             return [{"type": "set", "done": True, "events": [e.to_dict() for e in events]}]
@@ -197,13 +147,13 @@ class LiveSession:
 
     def pain(self, rating: int, location: str = "", note: str = "") -> list[dict]:
         """A pain stop, as the ``p`` key of ``formcheck live``: the set stops, the report is recorded."""
-        event = self.flow.report_pain(self.t, int(rating), location, note)
+        event = self.session.report_pain(self.t, int(rating), location, note)
         self.recorder.take()
         return [{"type": "pain", "event": event.to_dict(), "advice": CLINICIAN_ADVICE}]
 
     def next(self) -> list[dict]:
         """Skip to the next exercise (the ``n`` key); a "set" message says which, or that the plan is over."""
-        self.flow.key("n", self.t)
+        self.session.key("n", self.t)
         events, sets = self.recorder.take()
         messages = self._set_messages(sets, events)
         if not messages:  # nothing more to do (after a pain stop, or already done)
@@ -212,10 +162,24 @@ class LiveSession:
         return messages
 
     def finish(self, status: str = "completed") -> dict:
-        """Close the session; returns the report."""
-        self.flow.end_open_set(self.t)
+        """Close the session; returns the report (the session's ``AnalysisResult`` with its live totals)."""
+        self.session.finish()
         self.recorder.recorder.close()
-        report = self.flow.report_dict()
-        report.update(frames=self.frames, frames_with_person=self.frames_with_person, duration_s=round(self.t, 3))
-        self.store.finish_session(self.session_id, status=status, report=report, series=self.flow.series or None)
+        report = self.session.report_dict()
+        self.store.finish_session(self.session_id, status=status, result=report)
         return report
+
+
+def _decode(jpeg: bytes) -> tuple[np.ndarray | None, dict | None]:
+    """The frame's image, or the error message to send (too large, or not a JPEG)."""
+    size = frame_size(jpeg) if jpeg else None
+    if size is not None and max(size) > MAX_FRAME_SIDE:
+        return None, _error("Frame too large", 413, f"A {size[0]}x{size[1]} frame is too large; send frames at most "
+                            f"{MAX_FRAME_SIDE} pixels on their longest side (640x480 is plenty).")
+    try:
+        image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR) if size else None
+    except cv2.error:
+        image = None
+    if image is None:
+        return None, _error("Bad frame", 422, "A message was not a JPEG image; send each frame as one JPEG.")
+    return image, None

@@ -8,14 +8,18 @@ import io
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from formcheck.storage.database import ExerciseSession, Job
+from formcheck.core.result import AnalysisResult, ms
+from formcheck.storage.database import ExerciseSession, ExerciseSet, Job
+from formcheck.storage.results import result_from_session, stored_summary
 
 
 def _avg(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 1) if values else None
 
 
-def summary(row: ExerciseSession) -> dict:
+def summary(row: ExerciseSession, result: AnalysisResult | None = None) -> dict:
+    """The session as a list shows it: what it is and its totals (from the stored result)."""
+    result = result or result_from_session(row, with_series=False)
     return {
         "id": row.id,
         "patient_id": row.patient_id,
@@ -25,25 +29,16 @@ def summary(row: ExerciseSession) -> dict:
         "status": row.status,
         "started_at": row.started_at,
         "ended_at": row.ended_at,
-        "duration_s": row.duration_s,
+        "duration_s": ms(row.duration_s),
         "model": row.model,
-        "rep_count": len(row.reps),
-        "avg_score": _avg([r.score for r in row.reps]),
-        "warning_count": len(row.warnings),
-        "pain_count": len(row.pain_reports),
+        "rep_count": result.rep_count,
+        "avg_score": _avg([r.score for r in result.reps]),
+        "warning_count": len(result.warnings),
+        "pain_count": len(result.pain),
     }
 
 
-_NOT_SHOWN = {"session_id", "created_at"}
-
-
-def _event(row) -> dict:
-    """A stored rep, hold, warning or pain report as the API shows it: its columns but the session id and
-    the row's creation time."""
-    return {c.key: getattr(row, c.key) for c in row.__table__.columns if c.key not in _NOT_SHOWN}
-
-
-def _set(s, row: ExerciseSession) -> dict:
+def _set(s: ExerciseSet, row: ExerciseSession) -> dict:
     reps = [r for r in row.reps if r.set_id == s.id]
     holds = [h for h in row.holds if h.set_id == s.id]
     return {
@@ -52,8 +47,8 @@ def _set(s, row: ExerciseSession) -> dict:
         "set_index": s.set_index,
         "target_reps": s.target_reps,
         "target_hold_s": s.target_hold_s,
-        "started_s": s.started_s,
-        "ended_s": s.ended_s,
+        "started_s": ms(s.started_s),
+        "ended_s": ms(s.ended_s),
         "status": s.status,
         "reps_done": len(reps),
         "avg_score": _avg([r.score for r in reps]),
@@ -61,34 +56,26 @@ def _set(s, row: ExerciseSession) -> dict:
     }
 
 
-def detail(db: Session, row: ExerciseSession) -> dict:
+def _job(db: Session, row: ExerciseSession) -> dict | None:
     job = db.scalars(select(Job).where(Job.session_id == row.id).order_by(Job.id.desc())).first()
-    report = row.report or {}
+    return {"id": job.id, "status": job.status, "progress": job.progress, "error": job.error} if job else None
+
+
+def detail(db: Session, row: ExerciseSession) -> dict:
+    """The scored session: the stored result's ``to_dict()`` (the keys of ``formcheck analyze --json``) plus the
+    session's metadata (who, what kind, status, sets, notes, video, job)."""
+    result = result_from_session(row)
     return {
-        **summary(row),
-        "source": row.source,
-        "frames": row.frames,
-        "frames_with_person": row.frames_with_person,
-        "notices": list(row.notices or []),
+        **result.to_dict(),
+        "summary": stored_summary(row, result),
+        **summary(row, result),
         "error": row.error,
         "sets": [_set(s, row) for s in row.sets],
-        "reps": [_event(r) for r in row.reps],
-        "holds": [_event(h) for h in row.holds],
-        "warnings": [_event(w) for w in row.warnings],
-        "pain": [_event(p) for p in row.pain_reports],
         "notes": [
             {"id": n.id, "author_id": n.author_id, "text": n.text, "created_at": n.created_at} for n in row.notes
         ],
-        "series": row.series,
-        "summary": report.get("summary")
-        or {
-            "rep_count": len(row.reps),
-            "avg_score": _avg([r.score for r in row.reps]),
-            "hold_s": round(sum(h.duration_s for h in row.holds), 2),
-            "warnings": len(row.warnings),
-        },
         "video_url": f"/api/sessions/{row.id}/video" if row.video_file else None,
-        "job": {"id": job.id, "status": job.status, "progress": job.progress, "error": job.error} if job else None,
+        "job": _job(db, row),
     }
 
 
@@ -96,7 +83,6 @@ CSV_COLUMNS = [
     "session_id",
     "type",
     "exercise",
-    "set_id",
     "index",
     "t_s",
     "start_s",
@@ -126,7 +112,7 @@ def _cell(value):
 
 
 def to_csv(d: dict) -> str:
-    """One line per rep, hold, warning and pain report, in time order."""
+    """One line per rep, hold, warning and pain report of a session detail (:func:`detail`), in time order."""
     rows = []
     for r in d["reps"]:
         rows.append({"type": "rep", **r, "t_s": r["end_s"], "faults": ";".join(r["faults"])})

@@ -119,12 +119,8 @@ def _text_pages(pdf: PdfPages, lines: list[tuple[str, str]]) -> None:
 
 def _curves(d: dict) -> list[tuple[str, str, list, list, list | None]]:
     """(exercise, signal, t, values, band) for every recorded signal."""
-    series = d.get("series") or {}
-    groups = [(d["sets"][0]["exercise"] if d.get("sets") else d.get("title"), series)] if "t" in series else [
-        (k, v) for k, v in series.items() if isinstance(v, dict) and "t" in v
-    ]
     out = []
-    for exercise, s in groups:
+    for exercise, s in (d.get("series") or {}).items():  # {exercise id: {"t": [...], "<signal>": [...], ...}}
         bands = s.get("target_band") or {}
         for signal, values in s.items():
             if signal in ("t", "target_band") or not isinstance(values, list):
@@ -136,7 +132,6 @@ def _curves(d: dict) -> list[tuple[str, str, list, list, list | None]]:
 
 def _chart_pages(pdf: PdfPages, d: dict) -> None:
     curves = _curves(d)
-    single = len({c[0] for c in curves}) <= 1
     per_page = 3
     for start in range(0, len(curves), per_page):
         fig = Figure(figsize=A4)
@@ -155,7 +150,7 @@ def _chart_pages(pdf: PdfPages, d: dict) -> None:
                 ax.axhspan(min(lo, hi), max(lo, hi), color=BAND, alpha=0.14, label="target band")
                 ax.set_ylim(min(bottom, lo, hi), max(top, lo, hi))
             for r in d["reps"]:
-                if single or r.get("exercise") == exercise:
+                if r.get("exercise") == exercise:
                     ax.axvspan(r["start_s"], r["end_s"], color=BRAND, alpha=0.08)
                     ax.text((r["start_s"] + r["end_s"]) / 2, 1.0, f"#{r['index']}", transform=ax.get_xaxis_transform(),
                             ha="center", va="bottom", fontsize=8, color=BRAND)

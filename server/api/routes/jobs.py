@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from formcheck.storage.database import ExerciseSession
+from formcheck.storage.database import ExerciseSession, Job
 from server.api.deps import DB, CurrentUser, SettingsDep, visible_job
 from server.api.errors import Problem
 from server.api.schemas import JobOut
@@ -12,7 +12,10 @@ from server.api.schemas import JobOut
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
 
-def job_out(job) -> dict:
+def job_out(db, job: Job) -> dict:
+    """The job as the API shows it; once done, the exercise analysed and how sure (from its stored session)."""
+    row = db.get(ExerciseSession, job.session_id)
+    recognition = (row.report or {}).get("recognition") if row is not None and job.status == "done" else None
     return {
         "id": job.id,
         "status": job.status,
@@ -21,13 +24,14 @@ def job_out(job) -> dict:
         "exercise": job.exercise,
         "attempts": job.attempts,
         "error": job.error,
+        "recognition": recognition,
     }
 
 
 @router.get("/{job_id}", response_model=JobOut)
 def get_job(job_id: int, user: CurrentUser, db: DB):
     """Status (queued, running, done, failed, cancelled), progress 0-100, and the error in words."""
-    return job_out(visible_job(db, user, job_id))
+    return job_out(db, visible_job(db, user, job_id))
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut)
@@ -36,7 +40,7 @@ def cancel_job(job_id: int, request: Request, user: CurrentUser, db: DB):
     if job.status in ("queued", "running"):
         request.app.state.jobs.cancel(job.id)
         db.refresh(job)
-    return job_out(job)
+    return job_out(db, job)
 
 
 @router.post("/{job_id}/retry", response_model=JobOut, status_code=202)
@@ -52,4 +56,4 @@ def retry_job(job_id: int, request: Request, user: CurrentUser, db: DB, settings
     row.status, row.error = "queued", None
     db.commit()
     request.app.state.jobs.submit(job.id)
-    return job_out(job)
+    return job_out(db, job)

@@ -19,7 +19,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy import or_, select
 from starlette.concurrency import run_in_threadpool
 
-from formcheck.coaching.flow import PlanItem, plan_item
+from formcheck.coaching.plan import PlanItem, plan_item
 from formcheck.storage.database import Programme, User
 from server.api.deps import user_from_token
 from server.api.errors import Problem

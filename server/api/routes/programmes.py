@@ -1,4 +1,4 @@
-"""Exercise catalog, programmes, and the patient's programme for today."""
+"""Programmes, and the patient's programme for today (the exercise catalog: routes/exercises.py)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,11 @@ from sqlalchemy import func, or_, select
 from formcheck.storage.database import Programme, User
 from server.api.deps import DB, CurrentUser, Therapist
 from server.api.errors import Problem
-from server.api.schemas import ExerciseOut, ProgrammeIn, ProgrammeOut, TodayProgramme
-from server.services.catalog import check_exercise, exercise_ids, exercise_info
+from server.api.schemas import ProgrammeIn, ProgrammeOut, TodayProgramme
+from server.services.catalog import check_exercise, exercise_info
 from server.services.programmes import patient_programme, to_dict, visible_programme
 
 router = APIRouter(prefix="/api", tags=["programmes"])
-
-
-@router.get("/exercises", response_model=list[ExerciseOut])
-def list_exercises(user: CurrentUser):
-    """The exercise catalog."""
-    return [exercise_info(i) for i in exercise_ids()]
 
 
 @router.get("/programmes", response_model=list[ProgrammeOut])

@@ -10,13 +10,15 @@ from sqlalchemy.orm import selectinload
 from formcheck.storage.database import ExerciseSession, Note, PainReport, User
 from server.api.deps import DB, CurrentUser, SettingsDep, Therapist, visible_patient, visible_session
 from server.api.errors import not_found
-from server.api.schemas import NoteIn, NoteOut, PainIn, SessionDetail, SessionSummary
+from server.api.schemas import NoteIn, NoteOut, PainIn, PainRecorded, SessionDetail, SessionSummary
 from server.services.reports import detail, summary, to_csv
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
 _EAGER = (
+    selectinload(ExerciseSession.sets),
     selectinload(ExerciseSession.reps),
+    selectinload(ExerciseSession.holds),
     selectinload(ExerciseSession.warnings),
     selectinload(ExerciseSession.pain_reports),
 )
@@ -36,15 +38,17 @@ def list_sessions(user: CurrentUser, db: DB, patient_id: int | None = None, limi
     return [summary(s) for s in db.scalars(query.limit(max(1, min(limit, 1000))))]
 
 
-@router.get("/{session_id}", response_model=SessionDetail)
+@router.get("/{session_id}", response_model=SessionDetail, response_model_exclude_unset=True)
 def get_session(session_id: int, user: CurrentUser, db: DB):
-    """The scored session: sets, reps (start, end, score, faults), holds, warnings, pain, notes, series."""
+    """The scored session: the keys of ``formcheck analyze --json`` (reps, holds, warnings, pain, summary, series,
+    recognition, ...) plus sets, notes, status and the video link."""
     return detail(db, visible_session(db, user, session_id))
 
 
 @router.get("/{session_id}/export.json")
 def export_json(session_id: int, user: CurrentUser, db: DB):
-    data = SessionDetail.model_validate(detail(db, visible_session(db, user, session_id))).model_dump_json(indent=2)
+    d = SessionDetail.model_validate(detail(db, visible_session(db, user, session_id)))
+    data = d.model_dump_json(indent=2, exclude_unset=True)
     return Response(
         data,
         media_type="application/json",
@@ -82,13 +86,14 @@ def add_note(session_id: int, body: NoteIn, user: Therapist, db: DB):
     return {"id": note.id, "author_id": note.author_id, "text": note.text, "created_at": note.created_at}
 
 
-@router.post("/{session_id}/pain", status_code=201)
-def add_pain(session_id: int, body: PainIn, user: CurrentUser, db: DB) -> dict:
+@router.post("/{session_id}/pain", response_model=PainRecorded, status_code=201)
+def add_pain(session_id: int, body: PainIn, user: CurrentUser, db: DB):
     """Record a pain report (0-10, where) on a session."""
     row = visible_session(db, user, session_id)
     exercise = row.sets[-1].exercise if row.sets else (row.title or "")
+    t_s = body.t_s if body.t_s is not None else row.duration_s or 0.0
     pain = PainReport(
-        session_id=row.id, exercise=exercise, t_s=body.t_s, rating=body.rating, location=body.location, note=body.note
+        session_id=row.id, exercise=exercise, t_s=t_s, rating=body.rating, location=body.location, note=body.note
     )
     db.add(pain)
     db.commit()

@@ -2,7 +2,21 @@
 
 from server.api.schemas.jobs import JobOut, UploadAccepted
 from server.api.schemas.programmes import ExerciseOut, ProgrammeIn, ProgrammeItemIn, ProgrammeOut, TodayProgramme
-from server.api.schemas.sessions import NoteIn, NoteOut, PainIn, SessionDetail, SessionSummary
+from server.api.schemas.sessions import (
+    HoldOut,
+    NoteIn,
+    NoteOut,
+    PainIn,
+    PainOut,
+    PainRecorded,
+    RecognitionOut,
+    RepOut,
+    SessionDetail,
+    SessionSummary,
+    SetOut,
+    SummaryOut,
+    WarningOut,
+)
 from server.api.schemas.users import (
     LevelChangeIn,
     LevelSuggestion,
@@ -15,22 +29,30 @@ from server.api.schemas.users import (
 
 __all__ = [
     "ExerciseOut",
+    "HoldOut",
     "JobOut",
     "LevelChangeIn",
     "LevelSuggestion",
     "NoteIn",
     "NoteOut",
     "PainIn",
+    "PainOut",
+    "PainRecorded",
     "PatientCreate",
     "PatientOut",
     "PatientUpdate",
     "ProgrammeIn",
     "ProgrammeItemIn",
     "ProgrammeOut",
+    "RecognitionOut",
+    "RepOut",
     "SessionDetail",
     "SessionSummary",
+    "SetOut",
+    "SummaryOut",
     "TodayProgramme",
     "TokenOut",
     "UploadAccepted",
     "UserOut",
+    "WarningOut",
 ]

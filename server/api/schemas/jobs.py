@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from server.api.schemas.sessions import RecognitionOut
+
 
 class UploadAccepted(BaseModel):
     job_id: int
@@ -18,3 +20,4 @@ class JobOut(BaseModel):
     exercise: str
     attempts: int
     error: str | None
+    recognition: RecognitionOut | None = None  # once done: the exercise analysed (recognised for "auto") and how sure

@@ -41,6 +41,12 @@ class ProgrammeIn(BaseModel):
     items: list[ProgrammeItemIn] = Field(min_length=1, max_length=50)
 
 
+class ProgrammeItemOut(ProgrammeItemIn):
+    """A stored programme item (read back as written)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
 class ProgrammeOut(BaseModel):
     id: int
     name: str
@@ -48,7 +54,7 @@ class ProgrammeOut(BaseModel):
     level: str
     builtin: bool
     owner_id: int | None
-    items: list[dict]
+    items: list[ProgrammeItemOut]
 
 
 class TodayItem(ProgrammeItemIn):

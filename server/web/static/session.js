@@ -21,11 +21,9 @@ function tile(value, label) {
   return el("div", { class: "tile" }, el("div", { class: "value" }, value), el("div", { class: "label" }, label));
 }
 
+// The curves of every exercise of the session: series = {exercise id: {t: [...], <signal>: [...], target_band}}.
 function seriesByExercise(d) {
-  const series = d.series;
-  if (!series || typeof series !== "object") return [];
-  if (Array.isArray(series.t)) return [[d.sets?.[0]?.exercise || d.title, series]];
-  return Object.entries(series).filter(([, v]) => v && Array.isArray(v.t));
+  return Object.entries(d.series || {}).filter(([, v]) => v && Array.isArray(v.t));
 }
 
 function renderCurves(d) {
@@ -33,8 +31,8 @@ function renderCurves(d) {
   const width = gridChartWidth(document.getElementById("curves"));
   for (const [exercise, series] of seriesByExercise(d)) {
     const bands = series.target_band || {};
-    const reps = d.reps.filter((r) => !exercise || r.exercise === exercise || seriesByExercise(d).length === 1);
-    const holds = d.holds.filter((h) => !exercise || h.exercise === exercise || seriesByExercise(d).length === 1);
+    const reps = d.reps.filter((r) => r.exercise === exercise);
+    const holds = d.holds.filter((h) => h.exercise === exercise);
     const signals = Object.keys(series).filter((k) => k !== "t" && k !== "target_band" && Array.isArray(series[k]));
     signals.sort((a, b) => (b in bands) - (a in bands)); // the driving signal first
     for (const signal of signals) {
@@ -92,6 +90,11 @@ function renderNotes(d, me) {
   document.getElementById("note-form").hidden = me.role !== "therapist";
 }
 
+function recognised(d) {
+  const rec = d.recognition;
+  return rec && rec.method !== "given" ? `recognised as ${exName(rec.exercise)} (${Math.round(100 * rec.confidence)}% sure)` : "";
+}
+
 function render(d, me) {
   const title = d.programme ? `${pretty(d.programme)} programme`
     : names.get(d.title) || pretty(d.title || d.sets?.[0]?.exercise || "Session");
@@ -109,7 +112,7 @@ function render(d, me) {
     }).catch(() => {});
   } else if (patientName) crumbLink.textContent = patientName;
   document.getElementById("session-meta").textContent = [fmtDate(d.started_at), d.kind === "upload" ? "uploaded video" : "live session",
-    `${fmtSeconds(d.duration_s)}`, `pose model ${d.model}`, d.frames ? `person seen in ${Math.round((100 * d.frames_with_person) / d.frames)}% of frames` : ""]
+    `${fmtSeconds(d.duration_s)}`, `pose model ${d.model}`, recognised(d), d.frames ? `person seen in ${Math.round((100 * d.frames_with_person) / d.frames)}% of frames` : ""]
     .filter(Boolean).join(" · ");
   document.getElementById("notices").replaceChildren(...(d.notices || []).map((n) => el("li", {}, n)));
   const target = (d.sets || []).reduce((a, s) => a + (s.target_reps || 0), 0);

@@ -65,19 +65,20 @@ async function follow() {
 
 async function showResult(sessionId) {
   const s = await api(`/api/sessions/${sessionId}`);
-  const report = s.report || s;
-  const reps = s.reps || report.reps || [];
-  const holds = s.holds || report.holds || [];
-  const count = s.rep_count ?? report.rep_count ?? reps.length;
+  const reps = s.reps;
+  const holds = s.holds;
+  const count = s.rep_count;
   const scores = reps.map((r) => r.score).filter(Number.isFinite);
   const avg = scores.length ? Math.round(scores.reduce((a, b) => a + b, 0) / scores.length) : null;
   const parts = [`${count} ${count === 1 ? "repetition" : "repetitions"}`];
+  const rec = s.recognition;
+  if (rec && rec.method !== "given") parts.unshift(`recognised as ${pretty(rec.exercise)} (${Math.round(100 * rec.confidence)}% sure)`);
   if (avg !== null) parts.push(`average score ${avg}`);
   if (holds.length) parts.push(`${holds.length} ${holds.length === 1 ? "hold" : "holds"} (longest ${Math.max(...holds.map((h) => h.duration_s)).toFixed(1)} s)`);
-  const warnings = s.warnings || report.warnings || [];
+  const warnings = s.warnings;
   if (warnings.length) parts.push(`${warnings.length} form ${warnings.length === 1 ? "warning" : "warnings"}`);
   document.getElementById("result-text").textContent = parts.join(", ");
-  document.getElementById("result-notices").replaceChildren(...(s.notices || report.notices || []).map((n) => el("li", {}, n)));
+  document.getElementById("result-notices").replaceChildren(...s.notices.map((n) => el("li", {}, n)));
   const link = document.getElementById("result-link");
   link.href = `/sessions/${sessionId}`;
   const box = document.getElementById("result-box");
