@@ -23,6 +23,7 @@ from server.core.throttle import LoginThrottle
 from server.jobs.runner import LocalJobRunner
 from server.services.catalog import configure_catalog
 from server.services.programmes import seed_builtin
+from server.web import router as web_router
 
 log = logging.getLogger("formcheck.server")
 SWAGGER_DIR = Path(__file__).parent / "static" / "swagger-ui"
@@ -64,10 +65,8 @@ def _offline_docs(app: FastAPI) -> None:
         )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The app: migrates the database, seeds built-in programmes, starts the job runner (resuming jobs)."""
-    settings = settings or Settings()
-    _redact_server_logs()
+def _lifespan(settings: Settings):
+    """Start-up and shut-down: the store (migrated), built-in programmes, the catalog, the job runner."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -88,36 +87,40 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             use_catalog(None)
             store.close()
 
+    return lifespan
+
+
+def _limit_upload_size(app: FastAPI, max_upload_mb: float) -> None:
+    """Refuse an upload that announces more bytes than allowed before reading it."""
+
+    @app.middleware("http")
+    async def upload_size_limit(request: Request, call_next):
+        if request.url.path == "/api/uploads" and request.method == "POST":
+            length = request.headers.get("content-length", "")
+            if length.isdigit() and int(length) > max_upload_mb * 1024 * 1024 + 64 * 1024:
+                return errors.problem_response(
+                    413, "Video too large", f"The video is larger than the limit of {max_upload_mb:g} MB."
+                )
+        return await call_next(request)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app: migrates the database, seeds built-in programmes, configures the exercise catalog (built-ins, the
+    clinic's folder, the database) and starts the job runner (resuming jobs)."""
+    settings = settings or Settings()
+    _redact_server_logs()
     app = FastAPI(
         title="formcheck",
         version=__version__,
         description="Exercise form checking for back-pain rehabilitation: patients, programmes, uploads analysed "
-        "in the background, live sessions over WebSocket, scored sessions.",
-        lifespan=lifespan,
+        "in the background, live sessions over WebSocket, scored sessions, the exercise catalog.",
+        lifespan=_lifespan(settings),
         docs_url=None,  # served below from vendored Swagger UI files: no CDN needed
     )
     errors.install(app)
-
-    @app.middleware("http")
-    async def upload_size_limit(request: Request, call_next):
-        """Refuse an upload that announces more bytes than allowed before reading it."""
-        if request.url.path == "/api/uploads" and request.method == "POST":
-            length = request.headers.get("content-length", "")
-            if length.isdigit() and int(length) > settings.max_upload_mb * 1024 * 1024 + 64 * 1024:
-                return errors.problem_response(
-                    413, "Video too large", f"The video is larger than the limit of {settings.max_upload_mb:g} MB."
-                )
-        return await call_next(request)
-
+    _limit_upload_size(app, settings.max_upload_mb)
     _offline_docs(app)
     for module in (health, auth, patients, exercises, programmes, uploads, jobs, sessions, live):
         app.include_router(module.router)
-    try:
-        from server.web import router as web_router
-    except ImportError as exc:
-        log.info("web pages not available: %s", exc)
-    except Exception:  # a broken page module must not take the API down with it
-        log.exception("web pages failed to load; serving the API only")
-    else:
-        app.include_router(web_router)
+    app.include_router(web_router)
     return app

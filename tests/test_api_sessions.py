@@ -14,7 +14,7 @@ from formcheck.core.events import FormWarning, HoldCompleted, RepCompleted
 from formcheck.core.result import AnalysisResult, Recognition
 from formcheck.engine import create_analyzer
 from formcheck.pipeline.loop import replay
-from formcheck.storage.database import ExerciseSession, SessionRecorder, Store
+from formcheck.storage.database import ExerciseSession, Job, SessionRecorder, Store
 
 FPS = 30.0
 
@@ -86,8 +86,6 @@ def test_api_detail_is_the_result_plus_session_metadata(api):
 def test_the_job_says_which_exercise_was_recognised_and_how_sure(api):
     client, t1, pid = api
     store: Store = client.app.state.store
-    from formcheck.storage.database import Job
-
     sid = store.start_session(kind="upload", title="Recognising the exercise", patient_id=pid, status="running")
     with store.session() as db, db.begin():
         job = Job(session_id=sid, upload_file="x.mp4", exercise="auto", status="running")

@@ -59,6 +59,7 @@ class FormWarning(Event):
     rule: str
     message: str
     severity: str = "warning"  # "info" | "warning" | "error"
+    confidence: float = 1.0  # 0.5..1: how clearly past its threshold, and how well its joints were seen
 
 
 @dataclass(frozen=True, slots=True)

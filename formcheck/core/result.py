@@ -78,7 +78,8 @@ def hold_dict(e: HoldCompleted, exercise: str | None = None) -> dict:
 
 
 def warning_dict(e: FormWarning, exercise: str | None = None) -> dict:
-    d = {"t_s": ms(e.t), "rule": e.rule, "message": e.message, "severity": e.severity}
+    d = {"t_s": ms(e.t), "rule": e.rule, "message": e.message, "severity": e.severity,
+         "confidence": round(e.confidence, 2)}
     if exercise is not None:
         d["exercise"] = exercise
     return d
@@ -246,7 +247,8 @@ class AnalysisResult:
             r.add(HoldCompleted(x["end_s"], x["start_s"], x["end_s"], x["duration_s"], x.get("target_s") or 0.0,
                                 tuple(x.get("faults") or ())), x.get("exercise", ex))
         for x in d.get("warnings") or ():
-            r.add(FormWarning(x["t_s"], x["rule"], x["message"], x.get("severity", "warning")), x.get("exercise", ex))
+            r.add(FormWarning(x["t_s"], x["rule"], x["message"], x.get("severity", "warning"),
+                              x.get("confidence", 1.0)), x.get("exercise", ex))
         for x in d.get("pain") or ():
             r.add(PainReported(x["t_s"], x["rating"], x.get("location", ""), x.get("note", "")), x.get("exercise", ex))
         r.events.sort(key=lambda x: x.event.t)

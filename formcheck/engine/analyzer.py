@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 from collections import deque
 
+import numpy as np
+
 from formcheck.core.events import Event, FormWarning, HoldCompleted, HoldProgress, RepCompleted, StateChanged
 from formcheck.core.result import Recognition, Series, summarise
 from formcheck.engine.counter import Rep, RepCounter
 from formcheck.engine.geometry import OTHER, SIDES, BodyGeometry
 from formcheck.engine.hold import HoldTimer
-from formcheck.engine.rules import RuleState, in_range
+from formcheck.engine.rules import RuleState, in_range, noise_scale
 from formcheck.engine.scoring import score_rep
 from formcheck.engine.signals import SignalBank, signal_landmarks
 from formcheck.engine.spec import ExerciseSpec
@@ -40,6 +42,9 @@ MOTION_WINDOW_S = 4.0
 REST_SETTLE_FRACTION = 0.1  # a repetition ends once back at rest for a tenth of its duration (any tempo) ...
 REST_SETTLE_MAX_S = 0.6  # ... and at most this long, so live feedback on a slow repetition is not late
 HOLD_BAND = 0.4  # a hold at the target: within this fraction of the repetition's range from its extreme
+POSTURE_TOLERANCE_M = 0.15  # a partly seen hold: the seen joints within this of the held posture (world, metres)
+STILL_WINDOW_S = 0.5  # a hold starts once the person has settled into it: its signals steady over this long ...
+STILL_BAND = {"angle": 8.0, "incline": 8.0, "height": 0.08, "distance": 0.08}  # ... within this range
 
 
 class RecentRange:
@@ -62,6 +67,10 @@ class RecentRange:
             while q and q[0][0] < t - self.window_s:
                 q.popleft()
 
+    def reset(self) -> None:
+        self._max.clear()
+        self._min.clear()
+
     def range(self) -> float:
         if not self._max:
             return 0.0
@@ -78,7 +87,7 @@ class ExerciseAnalyzer:
         self.spec = spec
         self.exercise = spec.id
         self.bank = SignalBank(spec.signals)
-        self.rules = [RuleState(r) for r in spec.rules]
+        self.rules = [RuleState(r, noise_scale(spec.signals[r.signal].kind)) for r in spec.rules]
         self.lying = spec.position not in UPRIGHT_POSITIONS
         self.reset()
 
@@ -97,7 +106,8 @@ class ExerciseAnalyzer:
                                                  rep.min_duration_s, rep.max_duration_s,
                                                  settle_fraction=REST_SETTLE_FRACTION,
                                                  settle_max_s=REST_SETTLE_MAX_S)
-        self.hold_timer = HoldTimer(self.spec.hold.dropout_s, self.spec.hold.min_hold_s) if self.spec.hold else None
+        hold = self.spec.hold
+        self.hold_timer = HoldTimer(hold.dropout_s, hold.min_hold_s, occluded_s=hold.occluded_s) if hold else None
         self.reps: list[RepCompleted] = []
         self.holds: list[HoldCompleted] = []
         self.state, self.message = "", ""
@@ -114,12 +124,18 @@ class ExerciseAnalyzer:
         self._warned: dict[str, tuple[int, ...]] = {}  # rule -> its joints, this repetition / hold
         self._last_warning: str | None = None
         self._motion = {s: RecentRange(MOTION_WINDOW_S) for s in SIDES}
+        self._settle = {(c.signal, side): RecentRange(STILL_WINDOW_S) for c in (self.spec.hold.conditions
+                        if self.spec.hold else ()) for side in (*SIDES, None)}
+        self._held_since: float | None = None  # first frame of the current run of held frames
+        self._hold_side: str | None = None  # the side the hold was last fully seen on
+        self._posture = None  # world landmarks of the last fully measured held frame
         self._geo_view = "unknown"
 
     def update(self, pose: Pose) -> list[Event]:
         t = pose.timestamp
         self._t = t
         geo = BodyGeometry(pose)
+        self._geo = geo
         self.bank.update(geo, t)
         if self.spec.rep is not None and self.bank.sided[self.spec.rep.signal]:
             for side in SIDES:
@@ -405,15 +421,27 @@ class ExerciseAnalyzer:
     # --- holds --------------------------------------------------------------------------------------
     def _hold_ok(self) -> bool | None:
         """The target pose is held: on the exercise side, or on either side when the side is free (a hidden
-        side's guessed landmarks should not break a hold that the visible side shows). None: not measurable."""
-        sides = [self._side] if self.spec.side in SIDES else [self._side, OTHER.get(self._side, "right")]
+        side's guessed landmarks should not break a hold that the visible side shows). None: not measurable.
+
+        While a hold runs, a frame where some conditions cannot be measured (a close-up with the legs out of
+        frame) still counts as held when every condition that can be measured is met and the joints that are
+        seen keep the posture of the last fully measured held frame (world coordinates, so a zoom or a camera
+        cut does not matter): geometry that stays valid when a limb leaves the frame."""
+        holding = self.hold_timer.holding
+        first = self._hold_side or self._side
+        sides = [self._side] if self.spec.side in SIDES else [first, OTHER.get(first, "right")]
         results = [self._conditions_ok(side) for side in sides]
         if True in results:
-            if results.index(True) == 1:
-                self._side = sides[1]
+            side = sides[results.index(True)]
+            self._side = self._hold_side = side
+            self._posture = self._geo.pose.world.copy()
             ok: bool | None = True
+        elif False in results:
+            ok = False
+        elif holding and self._partly_held(sides[0]):
+            ok = True
         else:
-            ok = False if False in results else None
+            ok = None
         if ok:
             for r in self.rules:
                 if r.spec.severity == "error" and r.spec.check == "keep" and r.broken:
@@ -421,13 +449,36 @@ class ExerciseAnalyzer:
         return ok
 
     def _conditions_ok(self, side: str | None) -> bool | None:
+        """Every hold condition met on this frame's measurements; None when one was not measured on this
+        frame (a value kept from earlier frames does not extend a hold past the last frame it was seen)."""
         for c in self.spec.hold.conditions:
             v = self.bank.value(c.signal, side)
-            if not math.isfinite(v):
+            if not math.isfinite(v) or not self.bank.trust[c.signal].get(side if self.bank.sided[c.signal] else None):
                 return None
             if not in_range(v, c.min, c.max):
                 return False
         return True
+
+    def _partly_held(self, side: str | None) -> bool:
+        """Some hold conditions are not measurable on this frame, every measurable one is met, and the seen
+        joints are where they were on the last fully measured held frame (median within
+        ``POSTURE_TOLERANCE_M``)."""
+        measured = 0
+        for c in self.spec.hold.conditions:
+            key = side if self.bank.sided[c.signal] else None
+            v = self.bank.value(c.signal, side)
+            if math.isfinite(v) and self.bank.trust[c.signal].get(key):
+                if not in_range(v, c.min, c.max):
+                    return False
+                measured += 1
+        if measured == 0 or self._posture is None or not self._geo.present:
+            return False
+        seen = self._geo.in_frame & (self._geo.visibility >= 0.5)
+        seen[:11] = False  # the face says nothing about the posture
+        if seen.sum() < 4:
+            return False
+        moved = np.linalg.norm(self._geo.pose.world[seen] - self._posture[seen], axis=1)
+        return bool(np.median(moved) <= POSTURE_TOLERANCE_M)
 
     def _update_hold(self, t: float, active: bool, events: list[Event]) -> None:
         timer = self.hold_timer
@@ -437,14 +488,29 @@ class ExerciseAnalyzer:
         if active and not was:  # keep track of broken form between holds too (no warnings, no record)
             side = self._side
             for r in self.rules:
-                r.update(t, self._rule_value(r, side))
+                value, used = self._rule_value(r, side)
+                r.update(t, value, self._seen(r, used))
         # not measurable (out of view) is not a break; a change of camera view is not one either: the hold
         # conditions are world-space and view-independent, so the pose itself says whether it is held
-        ok = self._hold_ok() if active else (None if self.state == "out_of_view" else False)
-        hold = timer.update(t, ok)
+        if active:
+            ok = self._hold_ok()
+        elif self.state == "out_of_view":  # a hold in progress may still be seen in part (a close-up)
+            ok = self._hold_ok() if timer.holding and self._geo.present else None
+        else:
+            ok = False
+        self._track_settling(t, ok)
+        start_at = None
+        if ok and not was:  # a hold starts once the person has settled into the position, not while moving in
+            if not self._settled():
+                ok = None
+            else:
+                start_at = max(self._held_since, t - STILL_WINDOW_S)
+        hold = timer.update(t, ok, present=self._geo.present, start_at=start_at)
         if not was and timer.holding:
-            for r in self.rules:
-                r.new_record()
+            for r in self.rules:  # a fault of the hold must happen during it: time out of range before
+                r.new_record()     # the hold began (getting into position) does not count towards it
+                if r.spec.severity != "error":
+                    r.pause()
             self._warned.clear()
         if timer.holding:
             self._update_rules(t, "hold", events)
@@ -454,7 +520,31 @@ class ExerciseAnalyzer:
         if hold is not None:
             events.append(self._hold_completed(t, hold.start_s, hold.end_s))
 
+    def _track_settling(self, t: float, ok: bool | None) -> None:
+        if ok:
+            if self._held_since is None:  # settling is judged on held frames only
+                self._held_since = t
+                for recent in self._settle.values():
+                    recent.reset()
+        elif ok is False:
+            self._held_since = None
+        for (name, side), recent in self._settle.items():
+            key = side if self.bank.sided[name] else None
+            if side == key:
+                recent.add(t, self.bank.value(name, side) if self.bank.trust[name].get(key) else math.nan)
+
+    def _settled(self) -> bool:
+        """The hold's signals have been steady (on the hold's side) since at least ``STILL_WINDOW_S`` ago."""
+        if self._held_since is None or self._t - self._held_since < STILL_WINDOW_S:
+            return False
+        for c in self.spec.hold.conditions:
+            side = self._side if self.bank.sided[c.signal] else None
+            if self._settle[(c.signal, side)].range() > STILL_BAND[self.spec.signals[c.signal].kind]:
+                return False
+        return True
+
     def _hold_completed(self, t: float, start: float, end: float) -> HoldCompleted:
+        self._hold_side, self._posture = None, None
         faults = tuple(r.spec.id for r in self.rules if r.close() or r.faulted)
         for r in self.rules:
             r.new_record()
@@ -480,21 +570,34 @@ class ExerciseAnalyzer:
                 continue
             if not all(self._holds(c, side) for c in r.spec.during):
                 continue  # not judged on this frame; a violation in progress carries on
-            if r.update(t, self._rule_value(r, side)):
+            value, used = self._rule_value(r, side)
+            if r.update(t, value, self._seen(r, used)):
                 self._warn(t, r, events)
 
-    def _rule_value(self, rule: RuleState, side: str | None) -> float:
-        """The rule's signal; for ``both`` sides the better side's value, so a guessed hidden side alone does
-        not raise a fault."""
+    def _rule_value(self, rule: RuleState, side: str | None) -> tuple[float, str | None]:
+        """The rule's signal on this frame and the side it was read on; for ``both`` sides the better side's
+        value, so a guessed hidden side alone does not raise a fault. NaN when not measured on this frame
+        (a value kept from earlier frames is not judged)."""
         name = rule.spec.signal
         if self.spec.side != "both" or not self.bank.sided[name]:
-            return self.bank.value(name, side)
-        best = math.nan
+            key = side if self.bank.sided[name] else None
+            return (self.bank.value(name, side) if self.bank.trust[name].get(key) else math.nan), side
+        best, used = math.nan, side
         for s in SIDES:
             v = self.bank.value(name, s)
             if math.isfinite(v) and self.bank.trust[name].get(s) and (math.isnan(best) or rule.better(v, best)):
-                best = v
-        return best
+                best, used = v, s
+        return best, used
+
+    def _seen(self, rule: RuleState, side: str | None) -> float:
+        """The lowest visibility of the rule signal's joints (0 when one is outside the image)."""
+        geo = getattr(self, "_geo", None)
+        if geo is None or not geo.present:
+            return 0.0
+        idx = signal_landmarks(self.spec.signals[rule.spec.signal], side)
+        if not idx or not bool(geo.in_frame[idx].all()):
+            return 0.0
+        return float(geo.visibility[idx].min())
 
     def _holds(self, c, side: str | None) -> bool:
         v = self.bank.value(c.signal, side)
@@ -504,7 +607,7 @@ class ExerciseAnalyzer:
         spec = self.spec.signals[rule.spec.signal]
         self._warned[rule.spec.id] = tuple(sorted(signal_landmarks(spec, self._rep_side or self._side)))
         self._last_warning = rule.spec.id
-        events.append(FormWarning(t, rule.spec.id, rule.spec.message, rule.spec.severity))
+        events.append(FormWarning(t, rule.spec.id, rule.spec.message, rule.spec.severity, rule.confidence))
 
     # --- series -------------------------------------------------------------------------------------
     def _sample(self, t: float) -> None:

@@ -9,6 +9,12 @@ from formcheck.engine.spec import RuleSpec
 SEVERITY_PENALTY = {"info": 5.0, "warning": 20.0, "error": 40.0}
 
 
+def noise_scale(kind: str) -> float:
+    """Typical frame-to-frame tracking noise of a signal of this kind (degrees, or torso lengths): how far past
+    its bound a value must be for a warning to be fully confident."""
+    return 3.0 if kind in ("angle", "incline") else 0.03
+
+
 def in_range(value: float, lo: float | None, hi: float | None) -> bool:
     return (lo is None or value >= lo) and (hi is None or value <= hi)
 
@@ -16,16 +22,21 @@ def in_range(value: float, lo: float | None, hi: float | None) -> bool:
 class RuleState:
     """Tracks one rule over a repetition or hold.
 
-    ``keep`` rules fault once the signal stays out of range for ``min_duration_s``; ``reach`` rules keep the
-    best value seen and fault at the end when it never got into range."""
+    ``keep`` rules fault once the signal stays out of range, by at least ``margin``, for ``min_duration_s``;
+    ``reach`` rules keep the best value seen and fault at the end when it stayed short by at least ``margin``."""
 
-    def __init__(self, spec: RuleSpec):
+    def __init__(self, spec: RuleSpec, scale: float = 3.0):
         self.spec = spec
+        self.margin = spec.margin or 0.0
+        self.scale = scale
         self.reset()
 
     def reset(self) -> None:
         self._bad_since: float | None = None
+        self._worst_excess = 0.0
+        self._least_seen = 1.0
         self.broken = False  # out of range right now, for at least min_duration_s
+        self.confidence = 0.0  # of the last fault: how clearly past the threshold, how well seen
         self.new_record()
 
     def new_record(self) -> None:
@@ -37,7 +48,22 @@ class RuleState:
     def pause(self) -> None:
         """Not checked on this frame (other phase or view): a violation must start again to count."""
         self._bad_since = None
+        self._worst_excess, self._least_seen = 0.0, 1.0
         self.broken = False
+
+    def excess(self, value: float) -> float:
+        """How far ``value`` is outside [min, max] (0 inside)."""
+        lo, hi = self.spec.min, self.spec.max
+        if lo is not None and value < lo:
+            return lo - value
+        if hi is not None and value > hi:
+            return value - hi
+        return 0.0
+
+    def _confidence(self) -> float:
+        """0.5 at the bound (plus margin) .. 1 at one noise scale past it, capped by how well it was seen."""
+        clear = min(1.0, 0.5 + 0.5 * (self._worst_excess - self.margin) / max(self.scale, 1e-9))
+        return round(max(0.5, min(clear, self._least_seen)), 2)
 
     def better(self, a: float, b: float) -> bool:
         """``a`` is closer to the allowed range than ``b``."""
@@ -51,8 +77,12 @@ class RuleState:
         mid = (lo + hi) / 2
         return abs(a - mid) < abs(b - mid)
 
-    def update(self, t: float, value: float) -> bool:
-        """Feed a value during the rule's phase; True when a ``keep`` rule has just become a fault."""
+    def update(self, t: float, value: float, seen: float = 1.0) -> bool:
+        """Feed a value during the rule's phase; True when a ``keep`` rule has just become a fault.
+
+        A fault needs the value past its bound by more than the spec's ``margin``, with the signal's joints seen
+        (``seen``: their lowest visibility, at least 0.5), on every frame for ``min_duration_s``: a value at
+        the threshold's edge, or a guessed hidden joint, never warns."""
         if not math.isfinite(value):
             return False
         if self.better(value, self.best):
@@ -61,22 +91,27 @@ class RuleState:
             self.worst = value
         if self.spec.check != "keep":
             return False
-        if in_range(value, self.spec.min, self.spec.max):
-            self._bad_since = None
-            self.broken = False
+        excess = self.excess(value)
+        if excess <= self.margin or seen < 0.5:  # in range, or not surely out of it
+            self.pause()
             return False
         if self._bad_since is None:
             self._bad_since = t
+        self._worst_excess = max(self._worst_excess, excess)
+        self._least_seen = min(self._least_seen, seen)
         self.broken = t - self._bad_since >= self.spec.min_duration_s
         if self.broken and not self.faulted:
             self.faulted = True
+            self.confidence = self._confidence()
             return True
         return False
 
     def close(self) -> bool:
         """End of the repetition / hold: True when a ``reach`` rule was never satisfied."""
         spec = self.spec
-        if spec.check == "reach" and math.isfinite(self.best) and not in_range(self.best, spec.min, spec.max):
+        if spec.check == "reach" and math.isfinite(self.best) and self.excess(self.best) > self.margin:
             self.faulted = True
+            self._worst_excess = self.excess(self.best)
+            self.confidence = self._confidence()
             return True
         return False

@@ -136,6 +136,9 @@ class HoldSpec(_Strict):
 
     conditions: list[Condition] = Field(min_length=1)
     dropout_s: float = Field(1.0, ge=0)
+    # the person stays in view but the hold cannot be measured (a close-up, a limb out of frame): the hold
+    # carries on for up to this long when it is seen held again after it
+    occluded_s: float = Field(6.0, ge=0)
     min_hold_s: float = Field(1.5, ge=0)
     doc: str = ""
 
@@ -155,6 +158,9 @@ class RuleSpec(_Strict):
     during: list[Condition] = []  # checked only on frames where these hold too
     view: View = "any"  # checked only when the camera sees the body from this view (e.g. a sagging back: side)
     min_duration_s: float = Field(0.3, ge=0)
+    # how far past min / max the signal must be to count as a fault (the signal's unit): for a signal whose
+    # tracking is noisier than its bound is strict, so a value at the threshold's edge does not warn
+    margin: float = Field(0.0, ge=0)
     doc: str = ""
 
     @model_validator(mode="after")

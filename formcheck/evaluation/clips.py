@@ -218,13 +218,15 @@ def _failed(truth: ClipTruth, exc: Exception) -> ClipResult:
     return result
 
 
-def evaluate_stream(truth: ClipTruth, stream: PoseStream, model: str = "full", auto: bool = False) -> ClipResult:
-    """Replay a landmark stream through the clip's analyzer and compare with ``truth`` (errors are reported)."""
+def evaluate_stream(truth: ClipTruth, stream: PoseStream, model: str = "full", auto: bool = False,
+                    analyzer: Analyzer | None = None) -> ClipResult:
+    """Replay a landmark stream through the clip's analyzer (or the one given) and compare with ``truth``
+    (errors are reported)."""
     result = ClipResult(truth.clip, truth.exercise, truth.reps if truth.scored else None, None, None,
                         holds_expected=len(truth.holds), faulty=truth.faulty)
     try:
         try:
-            analyzer = create_analyzer("auto" if auto else truth.exercise)
+            analyzer = analyzer or create_analyzer("auto" if auto else truth.exercise)
         except (KeyError, ValueError):
             from formcheck.engine.periodic import PeriodicAnalyzer
 

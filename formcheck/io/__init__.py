@@ -1,1 +1,2 @@
-"""Sources and sinks at the edges of the frame loop: video/camera/image sources, landmark recordings, the annotated video."""
+"""Sources and sinks at the edges of the frame loop: video, camera and image sources, landmark recordings,
+the annotated video."""

@@ -17,6 +17,7 @@ import cv2
 
 from formcheck.core.result import AnalysisResult
 from formcheck.storage.database import ExerciseSession, Job, Programme, Store, User, utcnow, write_result
+from server.services.catalog import exercise_info
 
 log = logging.getLogger("formcheck.worker")
 NOBODY = "Nobody was seen in the video: film the whole body, with the person in view."
@@ -47,22 +48,8 @@ def _targets(db, patient: User | None, exercise: str) -> tuple[int | None, float
         for item in programme.items if programme else []:
             if item.get("exercise") == exercise:
                 return item.get("reps"), item.get("hold_s")
-    try:
-        from server.services.catalog import exercise_info
-
-        t = exercise_info(exercise)["targets"]
-        return t.get("reps"), t.get("hold_s")
-    except Exception:  # the catalog is optional for analysis
-        return None, None
-
-
-def _exercise_name(exercise: str) -> str:
-    try:
-        from server.services.catalog import exercise_info
-
-        return exercise_info(exercise)["name"]
-    except Exception:  # e.g. "periodic": an exercise outside the catalog
-        return exercise.replace("_", " ").capitalize()
+    targets = exercise_info(exercise)["targets"]  # empty for an id outside the catalog (e.g. "periodic")
+    return targets.get("reps"), targets.get("hold_s")
 
 
 class _Progress:
@@ -161,7 +148,7 @@ def _complete(store: Store, job_id: int, claim: _Claim, result: AnalysisResult, 
         row, job = db.get(ExerciseSession, claim.session_id), db.get(Job, job_id)
         patient = db.get(User, row.patient_id) if row.patient_id else None
         exercise = result.exercise  # "auto": the exercise that was recognised
-        title = _exercise_name(exercise) if claim.exercise == "auto" else None
+        title = exercise_info(exercise)["name"] if claim.exercise == "auto" else None
         targets = {exercise: _targets(db, patient, exercise)}
         write_result(db, claim.session_id, result, targets=targets, title=title,
                      video_file=video.name if video else None)

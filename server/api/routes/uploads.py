@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -47,6 +48,51 @@ def _what(db, user: User, patient: User, exercise: str | None, programme_id: int
     return "auto", {"exercises": exercises}, programme.name
 
 
+async def _receive(file: UploadFile, settings) -> tuple[Path, object]:
+    """Write the upload under a server-made name, within the size limit, and open it as a video."""
+    limit = int(settings.max_upload_mb * 1024 * 1024)
+    if file.size is not None and file.size > limit:
+        raise too_large(settings)
+    path = new_upload_path(settings)
+    try:
+        written = 0
+        with path.open("wb") as out:
+            while chunk := await file.read(CHUNK):
+                written += len(chunk)
+                if written > limit:
+                    raise too_large(settings)
+                out.write(chunk)
+        if written == 0:
+            raise Problem(422, "The uploaded file is empty.", "Empty file")
+        return path, await run_in_threadpool(check_video, path, settings)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def _queue(db, patient: User, exercise: str, options: dict | None, programme: str | None, filename: str | None,
+           path: Path, duration_s: float, model: str) -> Job:
+    """The queued session and its analysis job."""
+    original = (filename or "video").replace("/", "_").replace("\\", "_")[-120:]
+    row = ExerciseSession(
+        patient_id=patient.id,
+        kind="upload",
+        title=exercise_info(exercise)["name"] if exercise != "auto" else "Recognising the exercise",
+        programme=programme,
+        model=model,
+        source=original,
+        status="queued",
+        duration_s=round(duration_s, 3),
+    )
+    db.add(row)
+    db.flush()
+    job = Job(session_id=row.id, upload_file=path.name, exercise=exercise, options=options, model=model,
+              status="queued")
+    db.add(job)
+    db.commit()
+    return job
+
+
 @router.post("/uploads", response_model=UploadAccepted, status_code=202)
 async def upload_video(
     request: Request,
@@ -62,46 +108,7 @@ async def upload_video(
     the background (poll ``/api/jobs/{job_id}``)."""
     patient = _owner(db, user, patient_id)
     exercise, options, programme_name = _what(db, user, patient, exercise, programme_id)
-    limit = int(settings.max_upload_mb * 1024 * 1024)
-    if file.size is not None and file.size > limit:
-        raise too_large(settings)
-    path = new_upload_path(settings)
-    try:
-        written = 0
-        with path.open("wb") as out:
-            while chunk := await file.read(CHUNK):
-                written += len(chunk)
-                if written > limit:
-                    raise too_large(settings)
-                out.write(chunk)
-        if written == 0:
-            raise Problem(422, "The uploaded file is empty.", "Empty file")
-        info = await run_in_threadpool(check_video, path, settings)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    original = (file.filename or "video").replace("/", "_").replace("\\", "_")[-120:]
-    row = ExerciseSession(
-        patient_id=patient.id,
-        kind="upload",
-        title=exercise_info(exercise)["name"] if exercise != "auto" else "Recognising the exercise",
-        programme=programme_name,
-        model=settings.model,
-        source=original,
-        status="queued",
-        duration_s=round(info.duration_s, 3),
-    )
-    db.add(row)
-    db.flush()
-    job = Job(
-        session_id=row.id,
-        upload_file=path.name,
-        exercise=exercise,
-        options=options,
-        model=settings.model,
-        status="queued",
-    )
-    db.add(job)
-    db.commit()
+    path, info = await _receive(file, settings)
+    job = _queue(db, patient, exercise, options, programme_name, file.filename, path, info.duration_s, settings.model)
     request.app.state.jobs.submit(job.id)
-    return UploadAccepted(job_id=job.id, session_id=row.id)
+    return UploadAccepted(job_id=job.id, session_id=job.session_id)

@@ -134,9 +134,9 @@ export function setStatus(node, text, isError = false) {
 
 /** A row of the sessions tables (patient page and history). */
 export function sessionRow(s, names = new Map()) {
-  const reps = s.rep_count ?? s.reps ?? s.report?.rep_count;
-  const warnings = s.warning_count ?? s.warnings ?? s.report?.warnings?.length;
-  const pain = s.pain_count ?? s.max_pain ?? s.report?.pain?.length;
+  const reps = s.rep_count; // a SessionSummary of /api/sessions
+  const warnings = s.warning_count;
+  const pain = s.pain_count;
   const status = s.status || "";
   const kind = status === "failed" ? "bad" : status === "completed" ? "good" : "warn";
   return el(

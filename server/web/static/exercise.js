@@ -233,7 +233,7 @@ function onFrame(msg) {
   for (const ev of msg.events || []) {
     if (ev.type === "rep") repCount = ev.index ?? repCount + 1;
     else if (ev.type === "hold") holdCount += 1;
-    else if (ev.type === "warning") showCue(ev.message);
+    // warnings: every one is in the events (and stored); the cue shown is snapshot.cue, throttled like the preview's
     else if (ev.type === "state" && ev.message) setState(ev.message);
   }
   if (snap.exercise && snap.exercise !== currentExercise) {
