@@ -268,3 +268,57 @@ def test_hold_ends_at_the_last_frame_the_person_was_seen_holding():
     holds = of(run(create_analyzer("wall_squat_hold"), poses), HoldCompleted)
     assert len(holds) == 1
     assert holds[0].end_s <= 7.0 + 1e-6
+
+
+def _legs_out_of_frame(pose: Pose, shift_world: float = 0.0) -> Pose:
+    """The same pose in a close-up: knees, ankles and feet below the image (the model's guesses, unseen);
+    ``shift_world`` moves the seen joints (metres), as if the person had changed posture."""
+    lms, world = pose.landmarks.copy(), pose.world.copy()
+    for i in range(25, 33):
+        lms[i, 1], lms[i, 3] = 1.3, 0.1
+    world[11:25, 1] += shift_world
+    return dataclasses.replace(pose, landmarks=lms, world=world)
+
+
+def test_hold_carries_on_through_a_close_up_that_keeps_the_posture():
+    poses = wall_sit_poses([(1, 175), (6, 100), (4, 100), (4, 100), (2, 175)])
+    cut = slice(int(7 * FPS), int(11 * FPS))  # 4 s with the legs out of frame: longer than any dropout bridge
+    poses[cut] = [_legs_out_of_frame(p) for p in poses[cut]]
+    holds = of(run(create_analyzer("wall_squat_hold"), poses), HoldCompleted)
+    assert len(holds) == 1 and holds[0].duration_s == pytest.approx(14.0, abs=0.5)
+
+
+def test_close_up_with_a_changed_posture_ends_the_hold():
+    poses = wall_sit_poses([(1, 175), (6, 100), (4, 100), (4, 100), (2, 175)])
+    cut = slice(int(7 * FPS), int(11 * FPS))
+    poses[cut] = [_legs_out_of_frame(p, shift_world=0.4) for p in poses[cut]]
+    holds = of(run(create_analyzer("wall_squat_hold"), poses), HoldCompleted)
+    assert holds and holds[0].end_s == pytest.approx(7.0, abs=0.2)  # the first hold ends where the close-up began
+
+
+def _shoulders_hidden(pose: Pose) -> Pose:
+    """The model only guesses the shoulders (low visibility), as for a joint hidden behind the body."""
+    lms = pose.landmarks.copy()
+    lms[11:13, 3] = 0.3
+    return dataclasses.replace(pose, landmarks=lms)
+
+
+def test_warnings_need_their_joints_seen_and_report_a_confidence():
+    seen = [w for w in of(run(create_analyzer("squat"), squat_poses(3, lean=60)), FormWarning)
+            if w.rule == "chest_down"]
+    assert len(seen) == 3 and all(0.5 <= w.confidence <= 1.0 for w in seen)
+    assert max(w.confidence for w in seen) >= 0.95  # 60 degrees against a 50 degree limit: clearly past it
+    guessed = run(create_analyzer("squat"), [_shoulders_hidden(p) for p in squat_poses(3, lean=60)])
+    assert len(of(guessed, RepCompleted)) == 3  # counting goes on with guessed joints ...
+    assert not [w for w in of(guessed, FormWarning) if w.rule == "chest_down"]  # ... a fault is not raised on them
+
+
+def test_a_fault_must_happen_during_the_hold_not_while_getting_into_it():
+    spec = load_spec("wall_squat_hold")
+    # leaning (trunk 30 degrees: within the hold's 35, over the rule's 25 for its 1 s) while sitting down for
+    # 2 s and for the first 0.6 s in the position, then upright: 0.6 s of the lean fall within the hold
+    poses = [standing(i / FPS, 175 - 75 * min(1.0, i / (2 * FPS)), trunk_lean=30.0 if i < 2.6 * FPS else 5.0)
+             for i in range(int(12 * FPS))]
+    events = run(ExerciseAnalyzer(spec), poses)
+    holds = of(events, HoldCompleted)
+    assert holds and not holds[0].faults and not of(events, FormWarning)

@@ -438,8 +438,8 @@ class ExerciseAnalyzer:
             ok: bool | None = True
         elif False in results:
             ok = False
-        elif holding and self._partly_held(sides[0]):
-            ok = True
+        elif holding:
+            ok = self._partly_held(sides[0])
         else:
             ok = None
         if ok:
@@ -459,10 +459,11 @@ class ExerciseAnalyzer:
                 return False
         return True
 
-    def _partly_held(self, side: str | None) -> bool:
-        """Some hold conditions are not measurable on this frame, every measurable one is met, and the seen
-        joints are where they were on the last fully measured held frame (median within
-        ``POSTURE_TOLERANCE_M``)."""
+    def _partly_held(self, side: str | None) -> bool | None:
+        """A hold in progress seen in part: some conditions are not measurable on this frame. True when every
+        measurable condition is met and the seen joints are where they were on the last fully measured held
+        frame (median within ``POSTURE_TOLERANCE_M``); False when a measured condition fails or the seen
+        joints moved away; None when too little is seen to tell."""
         measured = 0
         for c in self.spec.hold.conditions:
             key = side if self.bank.sided[c.signal] else None
@@ -472,11 +473,11 @@ class ExerciseAnalyzer:
                     return False
                 measured += 1
         if measured == 0 or self._posture is None or not self._geo.present:
-            return False
+            return None
         seen = self._geo.in_frame & (self._geo.visibility >= 0.5)
         seen[:11] = False  # the face says nothing about the posture
         if seen.sum() < 4:
-            return False
+            return None
         moved = np.linalg.norm(self._geo.pose.world[seen] - self._posture[seen], axis=1)
         return bool(np.median(moved) <= POSTURE_TOLERANCE_M)
 
