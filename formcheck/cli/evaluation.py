@@ -30,6 +30,9 @@ def eval_clips(
     auto: Annotated[bool, typer.Option("--auto", help="recognise each clip's exercise (as --exercise auto)")] = False,
     derived: Annotated[bool, typer.Option("--derived", help="also evaluate mirrored, sped-up/slowed, looped and "
                                           "dropout variants of each scored clip (docs/evaluation.md)")] = False,
+    sensitivity: Annotated[bool, typer.Option("--sensitivity", help="also move every threshold of each clip's "
+                                              "spec by -10% and +10%, one at a time: how many outcomes change")]
+    = False,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
     """Accuracy on clips with ground truth: repetition counts, holds, fault detection (runs the real model)."""
@@ -50,6 +53,13 @@ def eval_clips(
         by_name, derived_summary = evaluate_derived(folder, cache=cache, model=model, progress=bar)
         typer.echo("\n" + format_derived(by_name, derived_summary))
         out["derived"] = derived_json(by_name, derived_summary)
+    if sensitivity:
+        from formcheck.evaluation.sensitivity import format_sensitivity
+        from formcheck.evaluation.sensitivity import sensitivity as measure_sensitivity
+
+        moved = measure_sensitivity(folder, cache=cache, model=model, progress=bar)
+        typer.echo("\n" + format_sensitivity(moved))
+        out["sensitivity"] = moved.to_dict()
     write_json(json_out, out)
     if summary["crashes"]:
         typer.secho(f"{summary['crashes']} clip(s) could not be analysed (see the table)", fg=typer.colors.RED,

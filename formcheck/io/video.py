@@ -13,7 +13,7 @@ from formcheck.coaching.cues import CueBoard
 from formcheck.core.events import Event, FormWarning, HoldCompleted, HoldProgress, RepCompleted, StateChanged
 from formcheck.engine import load_spec
 from formcheck.io.draw import BAD, GOOD, WARN, draw_label, draw_skeleton
-from formcheck.pipeline.loop import FrameResult
+from formcheck.pipeline.results import FrameResult
 from formcheck.pipeline.sinks import BaseSink
 from formcheck.pose.types import Pose
 

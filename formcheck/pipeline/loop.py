@@ -8,43 +8,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 
-from formcheck.core.events import Event
 from formcheck.core.result import AnalysisResult
 from formcheck.engine.base import Analyzer
 from formcheck.io.sources import Frame, FrameSource
 from formcheck.pipeline.prefetch import prefetch
+from formcheck.pipeline.results import FrameResult, StageTimes
 from formcheck.pipeline.sinks import CallbackSink, Sink, ThreadedSink
 from formcheck.pose.estimator import PoseEstimator
 from formcheck.pose.smoothing import PoseSmoother
 from formcheck.pose.types import Pose
-
-
-@dataclass(slots=True)
-class FrameResult:
-    """One analysed frame: the frame (None when replaying recorded poses), its pose and the events it caused."""
-
-    frame: Frame | None
-    pose: Pose
-    events: list[Event]
-
-
-@dataclass
-class StageTimes:
-    """Accumulated seconds per stage (for ``formcheck bench``)."""
-
-    decode: float = 0.0
-    pose: float = 0.0
-    analysis: float = 0.0
-    sinks: float = 0.0
-    frames: int = 0
-    wall: float = 0.0
-    extra: dict = field(default_factory=dict)
-
-    def per_frame_ms(self) -> dict[str, float]:
-        n = max(self.frames, 1)
-        return {k: 1000 * getattr(self, k) / n for k in ("decode", "pose", "analysis", "sinks")}
 
 
 class FrameLoop:

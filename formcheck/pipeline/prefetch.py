@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from formcheck.pipeline.loop import StageTimes
+    from formcheck.pipeline.results import StageTimes
 
 _END = object()
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from formcheck.core.background import BackgroundWorker
 
 if TYPE_CHECKING:
-    from formcheck.pipeline.loop import FrameResult
+    from formcheck.pipeline.results import FrameResult
 
 
 @runtime_checkable

@@ -47,7 +47,11 @@ class PoseEstimator:
         from formcheck.pose.models import MODELS_DIR, check_model
 
         self.options = options
-        path = check_model(options.model, options.models_dir or MODELS_DIR)
+        if options.models_dir is None:  # where the settings say (FORMCHECK_MODELS_DIR), else the package's
+            from formcheck.core.settings import Settings
+
+            options.models_dir = Settings().models_dir or MODELS_DIR
+        path = check_model(options.model, options.models_dir)
         self._vision = vision
         base = BaseOptions(model_asset_path=str(path))
         common = dict(

@@ -185,6 +185,7 @@ class Warning_(_SetEvent, Base):
     rule: Mapped[str] = mapped_column(String(80))
     message: Mapped[str] = mapped_column(String(255))
     severity: Mapped[str] = mapped_column(String(16), default="warning")
+    confidence: Mapped[float] = mapped_column(Float, default=1.0, server_default="1.0")
 
 
 class PainReport(_SetEvent, Base):
@@ -413,7 +414,8 @@ def event_row(session_id: int, exercise: str, e: Event, set_id: int | None = Non
             faults=list(e.faults),
         )
     if isinstance(e, FormWarning):
-        return Warning_(**common, t_s=e.t, rule=e.rule, message=e.message, severity=e.severity)
+        return Warning_(**common, t_s=e.t, rule=e.rule, message=e.message, severity=e.severity,
+                        confidence=e.confidence)
     if isinstance(e, PainReported):
         return PainReport(**common, t_s=e.t, rating=e.rating, location=e.location, note=e.note)
     return None

@@ -72,7 +72,8 @@ def _hold(h) -> HoldCompleted:
 
 
 def _warning(w) -> FormWarning:
-    return FormWarning(w.t_s, w.rule, w.message, w.severity or "warning")
+    return FormWarning(w.t_s, w.rule, w.message, w.severity or "warning",
+                       w.confidence if w.confidence is not None else 1.0)
 
 
 def _pain(p) -> PainReported:

@@ -34,10 +34,15 @@ class JobRunner(Protocol):
     def shutdown(self) -> None: ...
 
 
-def _child_init() -> None:
-    """In each worker process: exit as soon as the server process is gone (killed), leaving its jobs to the
-    restarted server, which resumes them from the database."""
+def _child_init(settings_json: str | None = None) -> None:
+    """In each worker process: take the server's settings (exercise folder, models folder ... also when they were
+    given in code, not in the environment), and exit as soon as the server process is gone (killed), leaving its
+    jobs to the restarted server, which resumes them from the database."""
     os.environ["FORMCHECK_WORKER_CHILD"] = "1"
+    if settings_json is not None:
+        from server.jobs import worker
+
+        worker.use_settings(Settings.model_validate_json(settings_json))
     parent = os.getppid()
 
     def watch() -> None:
@@ -63,7 +68,8 @@ class LocalJobRunner:
         if self.workers <= 0:
             return ThreadPoolExecutor(max_workers=1, thread_name_prefix="job")
         return ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_child_init
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_child_init,
+            initargs=(self.settings.model_dump_json(),),
         )
 
     def submit(self, job_id: int) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 
 from formcheck.core.result import AnalysisResult
+from formcheck.core.settings import Settings
 from formcheck.storage.database import ExerciseSession, Job, Programme, Store, User, utcnow, write_result
 from server.services.catalog import exercise_info
 
@@ -137,7 +138,8 @@ def _analyse(claim: _Claim, source, tracker: _Progress, video: Path | None) -> A
     if video is not None:
         video.parent.mkdir(parents=True, exist_ok=True)
         sinks.append(ThreadedSink(_web_video_writer(video, source.fps, claim.exercise, claim.model), name="annotate"))
-    with PoseEstimator.create(PoseEstimatorOptions(model=claim.model)) as estimator:
+    models_dir = (_SETTINGS or Settings()).models_dir
+    with PoseEstimator.create(PoseEstimatorOptions(model=claim.model, models_dir=models_dir)) as estimator:
         return run(source, estimator, analyzer, sinks=sinks, on_frame=tracker.on_frame,
                    should_stop=tracker.should_stop)
 
@@ -155,6 +157,15 @@ def _complete(store: Store, job_id: int, claim: _Claim, result: AnalysisResult, 
         job.status, job.progress, job.error = "done", 100.0, None
 
 
+_SETTINGS: Settings | None = None  # the server's settings, handed to a worker process when it starts
+
+
+def use_settings(settings: Settings) -> None:
+    """Settings for the jobs this process runs (the job runner calls it in each worker process)."""
+    global _SETTINGS
+    _SETTINGS = settings
+
+
 def analyse_upload(job_id: int, db_url: str, data_dir: str, model: str = "full") -> str:
     """Analyse the job's upload and store the scored session; returns the job's final status."""
     from formcheck.io.sources import SourceError, VideoFileSource
@@ -162,10 +173,10 @@ def analyse_upload(job_id: int, db_url: str, data_dir: str, model: str = "full")
     store = Store(db_url, migrate_schema=False)
     data = Path(data_dir)
     if os.environ.get("FORMCHECK_WORKER_CHILD") == "1":  # a worker process: the server's catalog, database specs too
-        from formcheck.core.settings import Settings
         from server.services.catalog import configure_catalog
 
-        configure_catalog(Settings(database_url=db_url, data_dir=data), store)
+        base = _SETTINGS or Settings()
+        configure_catalog(base.model_copy(update={"database_url": db_url, "data_dir": data}), store)
     try:
         claim = _claim(store, job_id, data, model)
         if isinstance(claim, str):

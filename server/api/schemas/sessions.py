@@ -94,6 +94,7 @@ class WarningOut(BaseModel):
     rule: str
     message: str
     severity: str  # info | warning | error
+    confidence: float = 1.0  # 0.5..1: how clearly past its threshold, how well its joints were seen
 
 
 class PainOut(BaseModel):

@@ -1,0 +1,26 @@
+"""warning confidence (how clearly past its threshold, how well its joints were seen)
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-02
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("warnings", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("confidence", sa.Float(), server_default="1.0", nullable=False))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("warnings", schema=None) as batch_op:
+        batch_op.drop_column("confidence")
