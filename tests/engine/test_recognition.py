@@ -16,7 +16,7 @@ from formcheck.engine.recognition import AutoAnalyzer, observed_positions, rank_
 from formcheck.io.recording import PoseStream
 from formcheck.pose.types import Pose
 
-LANDMARKS = Path(__file__).resolve().parents[1] / "samples" / "landmarks"
+LANDMARKS = Path(__file__).resolve().parents[2] / "samples" / "landmarks"
 
 
 def stream(name: str) -> PoseStream:

@@ -22,7 +22,7 @@ from formcheck.io.sources import Frame, FrameSource
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).parents[1]
+REPO = Path(__file__).parents[2]
 CLIP = REPO / "samples" / "squat_side.mp4"
 FORMCHECK = [sys.executable, "-m", "formcheck"]
 

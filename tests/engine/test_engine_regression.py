@@ -8,7 +8,7 @@ from formcheck.core.events import HoldCompleted, RepCompleted, StateChanged
 from formcheck.engine import create_analyzer
 from formcheck.io.recording import PoseStream
 
-LANDMARKS = Path(__file__).resolve().parents[1] / "samples" / "landmarks"
+LANDMARKS = Path(__file__).resolve().parents[2] / "samples" / "landmarks"
 
 
 def analyse(name: str, exercise: str):

@@ -24,7 +24,7 @@ from formcheck.evaluation.derived import (
 from formcheck.io.recording import PoseStream
 from formcheck.pose.landmarks import MIRROR
 
-LANDMARKS = Path(__file__).resolve().parents[1] / "samples" / "landmarks"
+LANDMARKS = Path(__file__).resolve().parents[2] / "samples" / "landmarks"
 
 
 def stream_of(x: np.ndarray, fps: float = 10.0, nobody: tuple[int, ...] = ()) -> PoseStream:

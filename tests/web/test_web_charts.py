@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-STATIC = Path(__file__).resolve().parents[1] / "server" / "web" / "static"
+STATIC = Path(__file__).resolve().parents[2] / "server" / "web" / "static"
 
 
 def run_js(code: str):

@@ -17,7 +17,7 @@ from synthetic_poses import standing
 
 from formcheck.io.recording import ChunkedPoseWriter, PoseStream, chunk_folder
 
-REPO = Path(__file__).parents[1]
+REPO = Path(__file__).parents[2]
 CLIP = REPO / "samples" / "squat_side.mp4"
 
 

@@ -19,7 +19,7 @@ from formcheck.engine.spec import CATALOG_DIR
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CLIP = REPO / "samples" / "squat_side.mp4"  # 2 squats, side view
 FORMCHECK = [sys.executable, "-m", "formcheck"]
 SQUAT = yaml.safe_load((CATALOG_DIR / "squat.yaml").read_text())

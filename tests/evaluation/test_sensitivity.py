@@ -7,7 +7,7 @@ from pathlib import Path
 from formcheck.engine import load_spec
 from formcheck.evaluation.sensitivity import format_sensitivity, moved, sensitivity, thresholds
 
-LANDMARKS = Path(__file__).resolve().parents[1] / "samples" / "landmarks"
+LANDMARKS = Path(__file__).resolve().parents[2] / "samples" / "landmarks"
 
 
 def test_every_threshold_of_a_spec_is_listed_and_moves():
