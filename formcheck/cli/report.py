@@ -28,7 +28,11 @@ def _reps_and_holds(d: dict) -> None:
     typer.echo(f"repetitions: {d['rep_count']}")
     for r in d["reps"]:
         faults = ", ".join(readable(f) for f in r["faults"]) or "good form"
-        typer.echo(f"  #{r['index']}: {r['start_s']:.1f}-{r['end_s']:.1f} s  score {r['score']:.0f}  {faults}")
+        if "counted_by" in (r.get("score_parts") or {}):  # counted by the periodic counter: range and form not measured
+            faults, score = "not scored (counted as a repeated movement)", ""
+        else:
+            score = f"score {r['score']:.0f}  "
+        typer.echo(f"  #{r['index']}: {r['start_s']:.1f}-{r['end_s']:.1f} s  {score}{faults}")
     for h in d["holds"]:
         target = f" (target {h['target_s']:g} s)" if h.get("target_s") else ""
         faults = ", ".join(readable(f) for f in h.get("faults") or [])

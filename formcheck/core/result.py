@@ -106,7 +106,7 @@ def summarise(reps: list[RepCompleted], holds: list[HoldCompleted], duration_s: 
 
     The only place a summary is computed; the CLI, the server and coaching all call it."""
     out: dict[str, Any] = {"reps": len(reps), "holds": len(holds)}
-    scores = [r.score for r in reps]
+    scores = [r.score for r in reps if "counted_by" not in r.score_parts]  # not scored: counted by another counter
     if scores:
         out["avg_score"] = round(sum(scores) / len(scores), 1)
     if holds:

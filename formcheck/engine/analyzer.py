@@ -14,6 +14,7 @@ from formcheck.engine.geometry import OTHER, SIDES, BodyGeometry
 from formcheck.engine.hold import HoldTimer
 from formcheck.engine.rules import RuleState, in_range, noise_scale
 from formcheck.engine.scoring import score_rep
+from formcheck.engine.second_opinion import SecondOpinion
 from formcheck.engine.signals import SignalBank, signal_landmarks
 from formcheck.engine.spec import ExerciseSpec
 from formcheck.engine.state import EngineState
@@ -108,6 +109,8 @@ class ExerciseAnalyzer:
                                                  settle_max_s=REST_SETTLE_MAX_S)
         hold = self.spec.hold
         self.hold_timer = HoldTimer(hold.dropout_s, hold.min_hold_s, occluded_s=hold.occluded_s) if hold else None
+        self.second_opinion = SecondOpinion() if self.counters and self.spec.kind in ("reps", "rate") else None
+        self._seen_frames = self._measured_frames = 0  # frames with the person; of those, the rep signal measured
         self.reps: list[RepCompleted] = []
         self.holds: list[HoldCompleted] = []
         self.state, self.message = "", ""
@@ -137,6 +140,11 @@ class ExerciseAnalyzer:
         geo = BodyGeometry(pose)
         self._geo = geo
         self.bank.update(geo, t)
+        if self.second_opinion is not None:
+            self.second_opinion.add(pose)
+            if geo.present:
+                self._seen_frames += 1
+                self._measured_frames += any(self.bank.trust[self.spec.rep.signal].values())
         if self.spec.rep is not None and self.bank.sided[self.spec.rep.signal]:
             for side in SIDES:
                 self._motion[side].add(t, self.bank.values[self.spec.rep.signal].get(side, math.nan))
@@ -161,6 +169,10 @@ class ExerciseAnalyzer:
             rep = counter.flush()
             if rep is not None:
                 self._movement_ended(side, rep, events)
+        if self.second_opinion is not None:  # the periodic counter's count beside the spec's (second_opinion.py)
+            given = self.second_opinion.decide(self.reps, self._measured_frames / max(self._seen_frames, 1))
+            self.reps += given
+            events += given
         if self.hold_timer is not None:
             hold = self.hold_timer.finish(t)
             if hold is not None:
@@ -204,8 +216,15 @@ class ExerciseAnalyzer:
         return out
 
     def summary(self) -> dict:
-        """Totals for the session report."""
-        return summarise(self.reps, self.holds, rate=self.spec.kind == "rate")
+        """Totals for the session report, with the periodic counter's second opinion on the count."""
+        out = summarise(self.reps, self.holds, rate=self.spec.kind == "rate")
+        opinion = self.second_opinion.opinion if self.second_opinion is not None else None
+        if opinion is not None:
+            out["second_opinion"] = opinion.to_dict()
+            notice = opinion.notice(self.spec.name)
+            if notice:
+                out["notice"] = notice
+        return out
 
     def recognition(self) -> Recognition | None:
         return Recognition(self.exercise, 1.0, "given")

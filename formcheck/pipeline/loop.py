@@ -74,6 +74,9 @@ class FrameLoop:
             if x.exercise == "auto":
                 object.__setattr__(x, "exercise", r.exercise)
         r.take_analyzer(self.analyzer)
+        for summary in r.summaries.values():  # what the analyzer wants the person told (a second opinion)
+            if summary.get("notice") and summary["notice"] not in r.notices:
+                r.notices.append(summary["notice"])
         dt = self._dt if frame_interval_s is None else frame_interval_s
         r.duration_s = round(self.last_t + (dt if r.frames else 0.0), 3)
         add_input_notices(r)

@@ -10,6 +10,7 @@ from synthetic_poses import SIZE, reps_trace, standing, supine
 
 from formcheck.core.events import FormWarning, HoldCompleted, HoldProgress, RepCompleted, StateChanged
 from formcheck.engine import ExerciseAnalyzer, create_analyzer, load_spec
+from formcheck.pipeline.loop import replay
 from formcheck.pose.types import Pose
 
 FPS = 30.0
@@ -322,3 +323,28 @@ def test_a_fault_must_happen_during_the_hold_not_while_getting_into_it():
     events = run(ExerciseAnalyzer(spec), poses)
     holds = of(events, HoldCompleted)
     assert holds and not holds[0].faults and not of(events, FormWarning)
+
+
+def _legs_unseen(pose: Pose) -> Pose:
+    lms = pose.landmarks.copy()
+    lms[23:33, 3] = 0.02  # hips, knees, ankles, feet: guessed, not seen (the knee angle cannot be trusted)
+    return dataclasses.replace(pose, landmarks=lms)
+
+
+def test_second_opinion_agrees_on_a_clear_count():
+    analyzer = create_analyzer("squat")
+    run(analyzer, squat_poses(6))
+    opinion = analyzer.summary()["second_opinion"]
+    assert opinion["spec_count"] == 6 and opinion["trusted"] == "spec"
+    assert not opinion["disagrees"] and "notice" not in analyzer.summary()
+
+
+def test_second_opinion_counts_what_the_spec_cannot_measure():
+    analyzer = create_analyzer("squat")
+    poses = [_legs_unseen(p) for p in squat_poses(6)]
+    result = replay(poses, analyzer)
+    assert result.rep_count == 6  # the periodic counter's count, given because the spec could count nothing
+    assert all("counted_by" in r.score_parts and not r.faults for r in result.reps)
+    assert analyzer.summary()["second_opinion"]["trusted"] == "periodic"
+    assert any("could not follow the movement" in n for n in result.notices)
+    assert "avg_score" not in result.summary()  # counted, not scored
