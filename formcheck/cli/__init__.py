@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from formcheck.cli import analyze, bench, evaluation, exercises, live, models, server  # noqa: F401  (registers)
+from formcheck.cli import analyze, bench, evaluation, exercises, inspect, live, models, server  # noqa: F401  (registers)
 from formcheck.cli.app import app
 from formcheck.cli.report import print_summary as _print_summary
 
