@@ -1,7 +1,7 @@
 """Pydantic schemas of the API, kept apart from the database tables."""
 
 from server.api.schemas.jobs import JobOut, UploadAccepted
-from server.api.schemas.programmes import ExerciseOut, ProgrammeIn, ProgrammeItemIn, ProgrammeOut, TodayProgramme
+from server.api.schemas.programmes import ProgrammeIn, ProgrammeItemIn, ProgrammeOut, TodayProgramme
 from server.api.schemas.sessions import (
     HoldOut,
     NoteIn,
@@ -28,7 +28,6 @@ from server.api.schemas.users import (
 )
 
 __all__ = [
-    "ExerciseOut",
     "HoldOut",
     "JobOut",
     "LevelChangeIn",

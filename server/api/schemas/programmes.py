@@ -1,20 +1,8 @@
-"""Exercise catalog and programmes."""
+"""Programmes: assigned exercise plans with targets (the exercise catalog schema is in exercises.py)."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-
-class ExerciseOut(BaseModel):
-    id: str
-    name: str
-    level: str
-    kind: str
-    position: str
-    view: str
-    instructions: list[str]
-    camera: str
-    targets: dict
 
 
 class ProgrammeItemIn(BaseModel):
