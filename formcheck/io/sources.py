@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -198,8 +198,10 @@ class RealtimeSource(FrameSource):
 
     live = True
 
-    def __init__(self, inner: FrameSource, drop_late: bool = True):
+    def __init__(self, inner: FrameSource, drop_late: bool = True, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
         self.inner, self.drop_late = inner, drop_late
+        self.clock, self.sleep = clock, sleep  # the wall clock (replaceable, so pacing is testable without waiting)
         self.fps, self.frame_count, self.name = inner.fps, inner.frame_count, inner.name
         self.dropped = 0
 
@@ -207,12 +209,12 @@ class RealtimeSource(FrameSource):
         start = None
         slack = 1.0 / self.fps
         for frame in self.inner:
-            now = time.monotonic()
+            now = self.clock()
             if start is None:
                 start = now - frame.timestamp
             due = start + frame.timestamp
             if now < due:
-                time.sleep(due - now)
+                self.sleep(due - now)
             elif self.drop_late and now - due > slack:
                 self.dropped += 1
                 continue

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import cv2
@@ -106,15 +105,32 @@ def test_empty_image_folder(tmp_path):
         ImageFolderSource(tmp_path)
 
 
+class FakeClock:
+    """A wall clock that moves only when the source sleeps or the test says time passed."""
+
+    def __init__(self):
+        self.now, self.slept = 100.0, 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept += seconds
+        self.now += seconds
+
+
 def test_realtime_paces_and_drops_when_slow(tmp_path):
     path = write_video(tmp_path / "rt.mp4", 30, fps=30.0)
-    t0 = time.monotonic()
-    n = sum(1 for _ in RealtimeSource(VideoFileSource(path)))
-    elapsed = time.monotonic() - t0
-    assert n == 30 and elapsed >= 0.9  # one second of video takes about a second
-    slow = RealtimeSource(VideoFileSource(path))
+    clock = FakeClock()
+    fast = RealtimeSource(VideoFileSource(path), clock=clock, sleep=clock.sleep)
+    frames = list(fast)
+    assert len(frames) == 30 and fast.dropped == 0
+    assert clock.slept == pytest.approx(frames[-1].timestamp, abs=1e-6)  # waited for each frame's own time
+    clock = FakeClock()
+    slow = RealtimeSource(VideoFileSource(path), clock=clock, sleep=clock.sleep)
     got = 0
     for _ in slow:
         got += 1
-        time.sleep(0.1)  # a consumer at 10 fps
-    assert slow.dropped > 0 and got + slow.dropped == 30
+        clock.now += 0.1  # a consumer at 10 fps
+    assert got + slow.dropped == 30 and slow.dropped >= 15  # about two of every three frames were late
+    assert clock.slept < 0.1  # never waited: frames were already due
