@@ -179,6 +179,13 @@ class ExerciseAnalyzer:
                 events.append(self._hold_completed(t, hold.start_s, hold.end_s))
         return events
 
+    @property
+    def followed_side(self) -> str | None:
+        """The body side the analysis reads now: the held side during a hold, else the moving or nearer side."""
+        if self.hold_timer is not None and self.hold_timer.holding and self._hold_side:
+            return self._hold_side
+        return self._rep_side or self._side
+
     def current_state(self) -> EngineState:
         """The analyzer's state after the last pose, as plain data (coaching builds the HUD from it)."""
         t = self._t
@@ -197,7 +204,7 @@ class ExerciseAnalyzer:
             hold_s=round(hold_s, 2),
             holding=holding,
             angles={n: _round(self.bank.value(n, self._side)) for n in self.spec.signals},
-            side=self._rep_side or self._side,
+            side=self.followed_side,
             phase=counter.state if counter else ("hold" if holding else "rest"),
             rate_per_min=self.rate_per_min() if self.spec.kind == "rate" else None,
             last_warning=self._last_warning,

@@ -42,9 +42,7 @@ def trace(poses: list[Pose], spec: ExerciseSpec) -> Trace:
         events += analyzer.update(pose)
         t.append(pose.timestamp)
         states.append(analyzer.state)
-        holding = analyzer.hold_timer is not None and analyzer.hold_timer.holding
-        side = (analyzer._hold_side if holding and analyzer._hold_side else  # noqa: SLF001 - the side the
-                analyzer._rep_side or analyzer._side)  # noqa: SLF001 - analyzer follows
+        side = analyzer.followed_side
         for name in spec.signals:
             key = side if analyzer.bank.sided[name] else None
             trusted = analyzer.bank.trust[name].get(key)

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 
-from formcheck.core.result import AnalysisResult
+from formcheck.core.result import AnalysisResult, Tagged
 from formcheck.engine.base import Analyzer
 from formcheck.io.sources import Frame, FrameSource
 from formcheck.pipeline.prefetch import prefetch
@@ -70,9 +70,8 @@ class FrameLoop:
         r = self.result
         r.add_all(self.analyzer.finish(self.last_t), self._exercise())
         r.exercise = self.analyzer.exercise
-        for x in r.events:  # events seen while recognising were tagged "auto"
-            if x.exercise == "auto":
-                object.__setattr__(x, "exercise", r.exercise)
+        # events seen while recognising were tagged "auto": they belong to the recognised exercise
+        r.events = [Tagged(r.exercise, x.event) if x.exercise == "auto" else x for x in r.events]
         r.take_analyzer(self.analyzer)
         for summary in r.summaries.values():  # what the analyzer wants the person told (a second opinion)
             if summary.get("notice") and summary["notice"] not in r.notices:
