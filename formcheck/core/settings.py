@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     live_max_frame_bytes: int = 4 * 1024 * 1024
     login_max_failures: int = 5  # failed logins per username and address ...
     login_window_s: float = 300  # ... within this many seconds lock that pair out until the window passes
+    # distributed configuration (all unset: the embedded single-machine default)
+    redis_url: str | None = None  # shared state across API processes: login throttle, live-session limits, progress
+    broker_url: str | None = None  # Celery broker (redis://... or amqp://...); unset: jobs run in this process's pool
+    storage_url: str | None = None  # video storage: unset = data_dir; s3://bucket/prefix = S3-compatible storage
+    s3_endpoint_url: str | None = None  # S3-compatible server (MinIO, moto, ...); unset: AWS
 
     @cached_property
     def db_url(self) -> str:
