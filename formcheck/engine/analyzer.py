@@ -9,7 +9,7 @@ import numpy as np
 
 from formcheck.core.events import Event, FormWarning, HoldCompleted, HoldProgress, RepCompleted, StateChanged
 from formcheck.core.result import Recognition, Series, summarise
-from formcheck.engine.counter import Rep, RepCounter
+from formcheck.engine.counter import PENDING, Rep, RepCounter
 from formcheck.engine.geometry import OTHER, SIDES, BodyGeometry
 from formcheck.engine.hold import HoldTimer
 from formcheck.engine.rules import RuleState, in_range, noise_scale
@@ -87,7 +87,7 @@ class ExerciseAnalyzer:
     def __init__(self, spec: ExerciseSpec):
         self.spec = spec
         self.exercise = spec.id
-        self.bank = SignalBank(spec.signals)
+        self.bank = SignalBank(spec.signals, image_view=spec.camera.view)
         self.rules = [RuleState(r, noise_scale(spec.signals[r.signal].kind)) for r in spec.rules]
         self.lying = spec.position not in UPRIGHT_POSITIONS
         self.reset()
@@ -99,20 +99,28 @@ class ExerciseAnalyzer:
         for r in self.rules:
             r.reset()
         rep = self.spec.rep
+        learned = {side: c.personal for side, c in getattr(self, "counters", {}).items()}  # kept across sets
         self.counters: dict[str, RepCounter] = {}
         if rep is not None:
             sides = SIDES if (self.spec.side == "auto" and self.bank.sided[rep.signal]) else ("all",)
+            cal = rep.calibrate
+            lenient = None if cal is None else (rep.rest if cal.rest is None else cal.rest,
+                                                rep.target if cal.target is None else cal.target)
             for side in sides:
                 self.counters[side] = RepCounter(rep.rest, rep.target, rep.hysteresis, rep.min_range,
                                                  rep.min_duration_s, rep.max_duration_s,
                                                  settle_fraction=REST_SETTLE_FRACTION,
-                                                 settle_max_s=REST_SETTLE_MAX_S)
+                                                 settle_max_s=REST_SETTLE_MAX_S, lenient=lenient,
+                                                 calibration_reps=cal.reps if cal else 2,
+                                                 personal=learned.get(side))
+        self._waiting_faults: dict[tuple[str, float], list] = {}  # faults of movements waiting for calibration
         hold = self.spec.hold
         self.hold_timer = HoldTimer(hold.dropout_s, hold.min_hold_s, occluded_s=hold.occluded_s) if hold else None
         self.second_opinion = SecondOpinion() if self.counters and self.spec.kind in ("reps", "rate") else None
         self._seen_frames = self._measured_frames = 0  # frames with the person; of those, the rep signal measured
         self.reps: list[RepCompleted] = []
         self.holds: list[HoldCompleted] = []
+        self.not_counted: list[dict] = []  # movements that left rest but did not count, and why (tuning view)
         self.state, self.message = "", ""
         self._candidate: tuple[str, str] | None = None
         self._candidate_since = 0.0
@@ -169,6 +177,8 @@ class ExerciseAnalyzer:
             rep = counter.flush()
             if rep is not None:
                 self._movement_ended(side, rep, events)
+            for judged in counter.take_released():
+                self._judged_after_calibration(side, judged, events)
         if self.second_opinion is not None:  # the periodic counter's count beside the spec's (second_opinion.py)
             given = self.second_opinion.decide(self.reps, self._measured_frames / max(self._seen_frames, 1))
             self.reps += given
@@ -225,12 +235,50 @@ class ExerciseAnalyzer:
     def summary(self) -> dict:
         """Totals for the session report, with the periodic counter's second opinion on the count."""
         out = summarise(self.reps, self.holds, rate=self.spec.kind == "rate")
+        calibration = self.calibration()
+        if calibration is not None:
+            out["calibration"] = calibration
+        if self.not_counted:
+            out["not_counted"] = self.not_counted[-50:]
+        out["thresholds"] = self.thresholds()
         opinion = self.second_opinion.opinion if self.second_opinion is not None else None
         if opinion is not None:
             out["second_opinion"] = opinion.to_dict()
             notice = opinion.notice(self.spec.name)
             if notice:
                 out["notice"] = notice
+        return out
+
+    def thresholds(self) -> dict[str, dict[str, float]]:
+        """Every threshold the spec sets, per signal (for plots: the tuning view): the repetition's rest and
+        target (and the person's own, once calibrated), the hold's bounds and the rules' bounds."""
+        out: dict[str, dict[str, float]] = {}
+        rep = self.spec.rep
+        if rep is not None:
+            lines = out.setdefault(rep.signal, {})
+            lines["rest"], lines["target"] = rep.rest, rep.target
+            cal = self.calibration()
+            if cal and cal["calibrated"]:
+                lines["personal rest"], lines["personal target"] = cal["rest"], cal["target"]
+        for c in self.spec.hold.conditions if self.spec.hold else ():
+            lines = out.setdefault(c.signal, {})
+            for bound in ("min", "max"):
+                if getattr(c, bound) is not None:
+                    lines[f"hold {bound}"] = getattr(c, bound)
+        for r in self.spec.rules:
+            lines = out.setdefault(r.signal, {})
+            for bound in ("min", "max"):
+                if getattr(r, bound) is not None:
+                    lines[f"{r.id} {bound}"] = getattr(r, bound)
+        return out
+
+    def calibration(self) -> dict | None:
+        """The person's own range and the thresholds it set (``rep.calibrate``), from the side that moved most."""
+        found = [c.calibration for c in self.counters.values() if c.personal is not None]
+        if not found:
+            return None
+        out = max(found, key=lambda c: c["movements"])
+        out["signal"] = self.spec.rep.signal
         return out
 
     def recognition(self) -> Recognition | None:
@@ -321,7 +369,8 @@ class ExerciseAnalyzer:
             if self._wrong_position(geo, want_lying, strict=strict):
                 return "get_into_position", POSITION_MESSAGES[self.spec.position]
             view = self.spec.camera.view
-            if not moving and self.spec.camera.strict and view != "any" and geo.view != view:
+            if (not moving and self.spec.camera.strict and view != "any"
+                    and self.bank.views.view not in (*self.spec.camera.supported, "unknown")):
                 return "adjust_camera", VIEW_MESSAGES[(view, want_lying)]
         self._ready = True
         if not moving and (self.hold_timer is None or not self.hold_timer.holding):
@@ -379,6 +428,8 @@ class ExerciseAnalyzer:
                 self._start_movement(side)
             if rep is not None:
                 self._movement_ended(side, rep, events)
+            for judged in counter.take_released():
+                self._judged_after_calibration(side, judged, events)
         counter = self._lead_counter()
         if counter is not None and counter.state in ("target", "returning") and self._lead is not None:
             if self._target_since is None:
@@ -398,6 +449,27 @@ class ExerciseAnalyzer:
         if (rep.counted and not duplicate) or (not rep.counted and was_lead):
             self._finish_rep(rep, side, events)
 
+    def _judged_after_calibration(self, side: str, rep: Rep, events: list[Event]) -> None:
+        """A movement that waited for the person's calibration, now judged against their own range."""
+        faults = self._waiting_faults.pop((side, rep.start_s), [])
+        if not rep.counted:
+            self._not_counted(rep)
+            spec = self.spec.rep
+            if rep.reason == "target not reached" and rep.range >= 0.5 * abs(spec.target - spec.rest):
+                events.append(FormWarning(rep.end_s, "partial_rep", "a little further next time", "info"))
+            return
+        if self.reps and rep.start_s < self.reps[-1].end_s:  # the same movement seen on both sides
+            return
+        self._finish_rep(rep, side, events, faults)
+
+    def _not_counted(self, rep: Rep) -> None:
+        counter = self._lead_counter()
+        target = self.spec.rep.target if counter is None else counter.count_target * counter.sign
+        short = (target - rep.extreme) if self.spec.rep.rising else (rep.extreme - target)
+        self.not_counted.append({"start_s": round(rep.start_s, 2), "end_s": round(rep.end_s, 2),
+                                 "reason": rep.reason, "reached": round(rep.extreme, 1), "target": round(target, 1),
+                                 "short_by": round(max(short, 0.0), 1)})
+
     def _start_movement(self, side: str) -> None:
         self._lead = side
         self._rep_side = side if side in SIDES else self._alternating_side()
@@ -416,14 +488,20 @@ class ExerciseAnalyzer:
         pick = max if self.spec.rep.rising else min
         return pick(vals, key=vals.get)
 
-    def _finish_rep(self, rep: Rep, side: str | None, events: list[Event]) -> None:
+    def _finish_rep(self, rep: Rep, side: str | None, events: list[Event], faults: list | None = None) -> None:
         spec = self.spec.rep
+        counter_side = side
         side = side if side in SIDES else self._rep_side
-        faults = [r.spec for r in self.rules if r.close() or r.faulted]
-        for r in self.rules:
-            if r.spec.check == "reach" and r.faulted and r.spec.when != "hold":
-                self._warn(rep.end_s, r, events)
+        if faults is None:
+            faults = [r.spec for r in self.rules if r.close() or r.faulted]
+            for r in self.rules:
+                if r.spec.check == "reach" and r.faulted and r.spec.when != "hold":
+                    self._warn(rep.end_s, r, events)
+        if rep.reason == PENDING:  # counted or not once the person's range is known (calibration)
+            self._waiting_faults[(counter_side, rep.start_s)] = faults
+            return
         if not rep.counted:
+            self._not_counted(rep)
             if rep.reason == "target not reached" and rep.range >= 0.5 * abs(spec.target - spec.rest):
                 events.append(FormWarning(rep.end_s, "partial_rep", "a little further next time", "info"))
             return

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from formcheck.engine.calibration import PersonalRange
+
+PENDING = "waiting for calibration"  # a movement short of the spec's target, judged once the person's range is known
 
 
 @dataclass
@@ -54,6 +58,11 @@ class RepCounter:
     the movement's duration (state ``settling``); leaving rest again sooner continues the same movement (a
     tracking flip that dips to rest for a few frames is not the end of a repetition). Being a fraction of the
     movement's own duration, it holds at any tempo; ``settle_max_s`` bounds the wait (live feedback).
+
+    With ``lenient`` bounds ``(rest, target)`` the counter calibrates to the person (:mod:`.calibration`): it
+    follows movements between the lenient bounds, counts those that reach the spec's target at once, and
+    keeps the others (and any after them, so the count stays in order) until the person's range is known;
+    then they are judged against the personal target and handed out by :meth:`take_released`.
     """
 
     def __init__(
@@ -68,11 +77,22 @@ class RepCounter:
         dropout_s: float = 1.0,
         settle_fraction: float = 0.0,
         settle_max_s: float = math.inf,
+        lenient: tuple[float, float] | None = None,
+        calibration_reps: int = 2,
+        personal: PersonalRange | None = None,
     ):
         self.sign = 1.0 if target > rest else -1.0
         self.rest, self.target = rest * self.sign, target * self.sign  # internally the target is "up"
+        self.count_target = self.target  # a movement counts when it reaches this
         self.hysteresis = hysteresis
         self.min_range = 0.7 * abs(target - rest) if min_range is None else min_range
+        self._range_share = self.min_range / abs(target - rest)
+        self.personal = personal
+        if lenient is not None and personal is None:
+            self.personal = PersonalRange(self.rest, self.target, lenient[0] * self.sign, lenient[1] * self.sign,
+                                          calibration_reps)
+        if self.personal is not None:
+            self._use_thresholds()
         self.min_duration_s, self.max_duration_s = min_duration_s, max_duration_s
         self.settle_s, self.dropout_s = settle_s, dropout_s
         self.settle_fraction, self.settle_max_s = settle_fraction, settle_max_s
@@ -90,6 +110,8 @@ class RepCounter:
         self._rest_exit_t: float | None = None
         self._settle: tuple[str, float, float] | None = None  # (state before, time and value back at rest)
         self._resumed: tuple[str, float, float] | None = None  # the last return to rest, left again too soon
+        self._pending: list[Rep] = []  # movements waiting for the calibration
+        self._released: list[Rep] = []  # ... judged since the last take_released()
 
     @property
     def at_rest(self) -> bool:
@@ -185,8 +207,58 @@ class RepCounter:
         return None
 
     def flush(self) -> Rep | None:
-        """The stream ended: a movement that was back at rest and settling ends there."""
-        return self._back_at_rest(self._last_t) if self.state == "settling" else None
+        """The stream ended: a movement that was back at rest and settling ends there. Movements still waiting
+        for the calibration are judged on the range seen so far (:meth:`take_released`)."""
+        rep = self._back_at_rest(self._last_t) if self.state == "settling" else None
+        if self._pending and self.personal is not None:
+            if not self.personal.ready and self.personal.extremes:
+                self.personal.calibrate()
+                self._use_thresholds()
+            self._release()
+        return rep
+
+    def take_released(self) -> list[Rep]:
+        """Movements that waited for the calibration and were judged since the last call, in order (counted or
+        not: ``reason`` says why not)."""
+        out, self._released = self._released, []
+        return out
+
+    @property
+    def calibration(self) -> dict | None:
+        """The person's calibration for the report (None without ``lenient`` bounds)."""
+        return self.personal.report(self.sign) if self.personal is not None else None
+
+    def _use_thresholds(self) -> None:
+        """Lenient bounds until calibrated (a shallow movement is followed, not yet counted), then personal."""
+        p = self.personal
+        if p.ready:
+            self.rest, self.target = p.rest, p.target
+            self.count_target = p.target
+        else:
+            self.rest, self.target = p.lenient_rest, p.lenient_target
+            self.count_target = p.strict_target
+
+    def _judge(self, rep: Rep) -> None:
+        """Range, reach and duration of a movement that reached the (lenient or personal) target."""
+        extreme = rep.extreme * self.sign
+        min_range = self._range_share * abs(self.count_target - self.rest) if self.personal else self.min_range
+        if extreme < self.count_target:
+            rep.reason = "target not reached"
+        elif rep.range < min(min_range, self.min_range):
+            rep.reason = "range of motion too small"
+        elif rep.duration_s < self.min_duration_s:
+            rep.reason = "too quick"
+        elif rep.duration_s > self.max_duration_s:
+            rep.reason = "too slow"
+        else:
+            rep.counted, rep.reason = True, ""
+
+    def _release(self) -> None:
+        for rep in self._pending:
+            judged = replace(rep, counted=False, reason="")
+            self._judge(judged)
+            self._released.append(judged)
+        self._pending = []
 
     def _settle_need(self) -> float:
         return min(self.settle_fraction * (self._settle[1] - self._start), self.settle_max_s)
@@ -205,12 +277,21 @@ class RepCounter:
         self._baseline = end_v
         if not reached:
             rep.reason = "target not reached"
-        elif rep.range < self.min_range:
-            rep.reason = "range of motion too small"
-        elif rep.duration_s < self.min_duration_s:
-            rep.reason = "too quick"
-        elif rep.duration_s > self.max_duration_s:
-            rep.reason = "too slow"
-        else:
-            rep.counted = True
+            return rep
+        self._judge(rep)
+        p = self.personal
+        if p is None:
+            return rep
+        fits = self.min_duration_s <= rep.duration_s <= self.max_duration_s
+        if fits and p.add(rep.baseline * self.sign, rep.extreme * self.sign):
+            self._use_thresholds()  # calibrated now: this movement and the waiting ones are judged on it
+            if self._pending:
+                self._pending.append(rep)
+                self._release()
+                return replace(rep, counted=False, reason=PENDING)
+            rep.counted, rep.reason = False, ""
+            self._judge(rep)
+        elif self._pending or (not p.ready and fits and not rep.counted and rep.reason == "target not reached"):
+            self._pending.append(rep)
+            return replace(rep, counted=False, reason=PENDING)
         return rep

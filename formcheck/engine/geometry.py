@@ -160,9 +160,11 @@ class BodyGeometry:
             return incline_from_vertical(pa, pb)
         return _incline_3d(pb - pa)
 
-    def height(self, a: str, b: str, side: str | None) -> float:
-        """How far ``b`` is above ``a`` in the image, in torso lengths (negative: below)."""
-        return float(self.point(a, side)[1] - self.point(b, side)[1]) / self.scale
+    def height(self, a: str, b: str, side: str | None, space: str = "image") -> float:
+        """How far ``b`` is above ``a`` in torso lengths (negative: below), in the image or in world space."""
+        if space == "image":
+            return float(self.point(a, side)[1] - self.point(b, side)[1]) / self.scale
+        return float(self.point(a, side, space)[1] - self.point(b, side, space)[1]) / self.world_scale
 
     def distance(self, a: str, b: str, side: str | None, space: str = "image") -> float:
         """Distance between two points in torso lengths."""

@@ -18,17 +18,46 @@ def is_sided(spec: SignalSpec) -> bool:
     return any(not p.startswith(_SIDED_PREFIXES) and p != "nose" for p in spec.points)
 
 
-def measure(spec: SignalSpec, geo: BodyGeometry, side: str | None) -> float:
-    """The raw value of one signal on one frame (NaN when it cannot be measured)."""
+VIEW_SETTLE_S = 0.5  # a change of camera view is taken once it has lasted this long (no flicker at an oblique angle)
+
+
+def measure(spec: SignalSpec, geo: BodyGeometry, side: str | None, space: str | None = None) -> float:
+    """The raw value of one signal on one frame (NaN when it cannot be measured); ``space`` resolves
+    ``space: auto`` (default: image)."""
     side = spec.side or side
+    space = space or (spec.space if spec.space != "auto" else "image")
     p = spec.points
     if spec.kind == "angle":
-        return geo.angle(p[0], p[1], p[2], side, spec.space)
+        return geo.angle(p[0], p[1], p[2], side, space)
     if spec.kind == "incline":
-        return geo.incline(p[0], p[1], side, spec.space)
+        return geo.incline(p[0], p[1], side, space)
     if spec.kind == "height":
-        return geo.height(p[0], p[1], side)
-    return geo.distance(p[0], p[1], side, spec.space)
+        return geo.height(p[0], p[1], side, space)
+    return geo.distance(p[0], p[1], side, space)
+
+
+class ViewTracker:
+    """The camera's view of the body, changed only once a new view has lasted ``VIEW_SETTLE_S``."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.view = "unknown"
+        self._candidate, self._since = "unknown", 0.0
+
+    def update(self, geo: BodyGeometry, t: float) -> str:
+        raw = geo.view if geo.present else "unknown"
+        if raw == "unknown" or raw == self.view:
+            self._candidate = self.view
+            return self.view
+        if self.view == "unknown":
+            self.view = raw
+        elif raw != self._candidate:
+            self._candidate, self._since = raw, t
+        elif t - self._since >= VIEW_SETTLE_S:
+            self.view = raw
+        return self.view
 
 
 def signal_landmarks(spec: SignalSpec, side: str | None) -> list[int]:
@@ -80,10 +109,14 @@ class SignalBank:
     """Evaluates every signal of a spec on each frame, for both sides when the signal is sided.
 
     ``values[name][side]`` holds the smoothed value (``side`` is ``None`` for unsided signals), NaN when
-    the signal could not be trusted on this frame."""
+    the signal could not be trusted on this frame. Signals with ``space: auto`` are measured in the image while
+    the body is seen from ``image_view`` (the spec's camera view) and from world landmarks in other views."""
 
-    def __init__(self, signals: dict[str, SignalSpec], tau_s: float = 0.08):
+    def __init__(self, signals: dict[str, SignalSpec], tau_s: float = 0.08, image_view: str = "any"):
         self.specs = signals
+        self.image_view = image_view
+        self.views = ViewTracker()
+        self.space = {n: "image" for n in signals}  # the space each signal is measured in on this frame
         self.sided = {n: is_sided(s) for n, s in signals.items()}
         self._smooth = {
             (n, side): Smoother(tau_s) for n in signals for side in (SIDES if self.sided[n] else (None,))
@@ -95,10 +128,17 @@ class SignalBank:
         self.trust: dict[str, dict[str | None, bool]] = {n: {} for n in signals}
 
     def update(self, geo: BodyGeometry, t: float) -> None:
+        view = self.views.update(geo, t)
+        image = self.image_view == "any" or view in ("unknown", self.image_view)
         for name, spec in self.specs.items():
+            space = spec.space if spec.space != "auto" else ("image" if image else "world")
+            if space != self.space[name]:  # a switch of space is a new measurement, not a jump of the old one
+                self.space[name] = space
+                for side in SIDES if self.sided[name] else (None,):
+                    self._smooth[(name, side)].reset()
             for side in SIDES if self.sided[name] else (None,):
                 ok = geo.present and trusted(spec, geo, side, self._landmarks[(name, side)])
-                raw = measure(spec, geo, side) if ok else math.nan
+                raw = measure(spec, geo, side, space) if ok else math.nan
                 self.trust[name][side] = ok and math.isfinite(raw)
                 self.values[name][side] = self._smooth[(name, side)](t, raw)
 
@@ -107,5 +147,6 @@ class SignalBank:
         return vals.get(side if self.sided[name] else None, math.nan)
 
     def reset(self) -> None:
+        self.views.reset()
         for s in self._smooth.values():
             s.reset()

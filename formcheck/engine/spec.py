@@ -35,7 +35,10 @@ class SignalSpec(_Strict):
     incline: tuple[str, str] | None = None
     height: tuple[str, str] | None = None
     distance: tuple[str, str] | None = None
-    space: Literal["image", "world"] = "image"
+    # image: pixel geometry (exact for a movement in the image plane); world: MediaPipe's 3-D world landmarks
+    # (survive any camera angle, noisier); auto: image while the camera sees the body from the spec's own view,
+    # world in the other views the spec supports (camera.views), where the image foreshortens the movement
+    space: Literal["image", "world", "auto"] = "image"
     side: Literal["left", "right"] | None = None  # fixed side, overriding the exercise's
     doc: str = ""
 
@@ -47,8 +50,6 @@ class SignalSpec(_Strict):
         for name in getattr(self, given[0]):
             if not is_point_name(name):
                 raise ValueError(f"unknown body point {name!r} (e.g. knee, other_knee, left_wrist, mid_hip, nose)")
-        if self.space == "world" and given[0] == "height":
-            raise ValueError("height is measured in the image only (space: image)")
         return self
 
     @property
@@ -62,6 +63,18 @@ class SignalSpec(_Strict):
 
 TEMPO_QUICK = 2.0  # a repetition may be this many times quicker than the quickest comfortable tempo
 TEMPO_SLOW = 3.0  # ... and this many times slower than the slowest one
+
+
+class Calibration(_Strict):
+    """Personal calibration of a repetition: the person's own rest and end positions, learned from their first
+    movements, within the spec's bounds. ``target`` is the shallowest end position that may count for a person
+    whose movements consistently stay short of the spec's target (a small but correct cat-cow, a shallow lunge);
+    ``rest`` the furthest-in starting position for one who never gets quite back to the spec's rest."""
+
+    target: float | None = None
+    rest: float | None = None
+    reps: int = Field(2, ge=1)  # movements that teach the personal range before a shallow one counts
+    doc: str = ""
 
 
 class RepSpec(_Strict):
@@ -80,6 +93,7 @@ class RepSpec(_Strict):
     hold_s: float = Field(0.0, ge=0)  # hold at the target position (e.g. 3 s at the top of a leg raise)
     hold_band: float | None = Field(None, ge=0)  # within this of the rep's extreme counts as holding
     keep_position: bool = True  # leaving the starting position (lying / upright) abandons the repetition
+    calibrate: Calibration | None = None  # learn the person's own range within these bounds
     doc: str = ""
 
     @model_validator(mode="before")
@@ -103,6 +117,19 @@ class RepSpec(_Strict):
         if self.min_duration_s > self.max_duration_s:
             raise ValueError(f"min_duration_s ({self.min_duration_s:g}) is more than "
                              f"max_duration_s ({self.max_duration_s:g})")
+        cal = self.calibrate
+        if cal is not None:
+            sign = 1.0 if self.rising else -1.0
+            rest = self.rest if cal.rest is None else cal.rest
+            target = self.target if cal.target is None else cal.target
+            if cal.target is not None and not (sign * self.rest < sign * cal.target <= sign * self.target):
+                raise ValueError(f"calibrate.target ({cal.target:g}) must lie between rest ({self.rest:g}) and "
+                                 f"target ({self.target:g}): it is the shallowest end position that may count")
+            if cal.rest is not None and not (sign * self.rest <= sign * cal.rest < sign * target):
+                raise ValueError(f"calibrate.rest ({cal.rest:g}) must lie between rest ({self.rest:g}) and the "
+                                 f"target: it is the furthest-in starting position")
+            if abs(rest - target) <= 2 * self.hysteresis:
+                raise ValueError("calibrate.rest and calibrate.target must differ by more than twice the hysteresis")
         return self
 
     @property
@@ -180,9 +207,20 @@ class Targets(_Strict):
 
 
 class Camera(_Strict):
+    """Where the camera should be. ``view`` is the view the movement is measured best in (the image plane);
+    ``views`` every view the exercise can be measured in (signals with ``space: auto`` switch to world
+    landmarks outside ``view``). Outside ``views`` the person is asked to turn (``strict``: counting waits)."""
+
     view: View = "side"
+    views: list[Literal["side", "front"]] | None = None  # default: [view] (both for view: any)
     strict: bool = False  # wrong view blocks counting (else: a calm hint)
     hint: str = ""
+
+    @property
+    def supported(self) -> tuple[str, ...]:
+        if self.views:
+            return tuple(self.views)
+        return ("side", "front") if self.view == "any" else (self.view,)
 
 
 class ExerciseSpec(_Strict):

@@ -27,6 +27,9 @@ def thresholds(spec: ExerciseSpec) -> Iterator[tuple[str, Path_]]:
         for key in ("rest", "target", "hysteresis", "min_range"):
             if d["rep"].get(key) is not None:
                 yield f"rep.{key}", ("rep", key)
+        for key in ("target", "rest"):
+            if (d["rep"].get("calibrate") or {}).get(key) is not None:
+                yield f"rep.calibrate.{key}", ("rep", "calibrate", key)
     if d.get("hold"):
         for i, c in enumerate(d["hold"]["conditions"]):
             for key in ("min", "max"):
@@ -46,6 +49,14 @@ def moved(spec: ExerciseSpec, path: Path_, factor: float) -> ExerciseSpec | None
         node = node[key]
     value = node[path[-1]]
     node[path[-1]] = value * factor if value else (factor - 1.0)  # a zero threshold moves by the fraction itself
+    rep, cal = d.get("rep") or {}, (d.get("rep") or {}).get("calibrate")
+    if cal and path in (("rep", "rest"), ("rep", "target")):  # calibration bounds keep their place between them
+        old = {"rest": spec.rep.rest, "target": spec.rep.target}
+        span = old["target"] - old["rest"]
+        for key in ("rest", "target"):
+            if cal.get(key) is not None and span:
+                share = (cal[key] - old["rest"]) / span
+                cal[key] = rep["rest"] + share * (rep["target"] - rep["rest"])
     try:
         return ExerciseSpec.model_validate(d)
     except ValueError:
@@ -102,11 +113,12 @@ def _one_clip(truth: ClipTruth, root: Path, cache: Path | None, model: str, frac
     for name, path in thresholds(spec):
         for factor in (1.0 - fraction, 1.0 + fraction):
             variant = moved(spec, path, factor)
-            if variant is None:
+            key = f"{spec.id}: {name}"
+            entry = out.by_threshold.setdefault(key, {"moves": 0, "changed": 0, "clips": [], "invalid": 0})
+            if variant is None:  # the moved value breaks the spec (e.g. a bound past its neighbour): not a run
+                entry["invalid"] += 1
                 continue
             got = outcome(evaluate_stream(truth, stream, model, analyzer=ExerciseAnalyzer(variant)))
-            key = f"{spec.id}: {name}"
-            entry = out.by_threshold.setdefault(key, {"moves": 0, "changed": 0, "clips": []})
             entry["moves"] += 1
             out.perturbations += 1
             if got != base:

@@ -57,6 +57,8 @@ export function lineChart(opts) {
   const ys = series.flatMap((sr) => sr.points.map((p) => p[1]));
   const band = opts.band && opts.band.some(Number.isFinite) ? opts.band : null; // one side may be open
   if (band) ys.push(...band.filter(Number.isFinite));
+  const lines = (opts.lines || []).filter((ln) => Number.isFinite(ln.y)); // thresholds: [{y, label, dashed}]
+  ys.push(...lines.map((ln) => ln.y));
   for (const sp of opts.spans || []) xs.push(sp.x0, sp.x1);
   let [x0, x1] = extent(xs);
   let [y0, y1] = extent(ys);
@@ -99,6 +101,14 @@ export function lineChart(opts) {
     const hi = Number.isFinite(band[1]) ? Math.min(band[1], y1) : y1;
     const [a, b] = [Math.min(lo, hi), Math.max(lo, hi)];
     svg.append(s("rect", { class: "band", x: m.l, width: W - m.l - m.r, y: Y(b), height: Math.max(1, Y(a) - Y(b)) }));
+  }
+  for (const ln of lines) {
+    const g = s("g", { class: "threshold" });
+    g.append(s("line", { x1: m.l, x2: W - m.r, y1: Y(ln.y), y2: Y(ln.y), stroke: ln.color || "#6b7280",
+      "stroke-width": 1.2, "stroke-dasharray": ln.dashed ? "5 4" : "2 3" }));
+    g.append(s("text", { x: W - m.r - 4, y: Y(ln.y) - 4, "text-anchor": "end", class: "threshold-label" },
+      `${ln.label} ${fmtNum(ln.y)}`));
+    svg.append(g);
   }
   for (const sp of opts.spans || []) {
     const g = s("g", { class: "span-mark" });

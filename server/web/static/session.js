@@ -33,6 +33,9 @@ function renderCurves(d) {
     const bands = series.target_band || {};
     const reps = d.reps.filter((r) => r.exercise === exercise);
     const holds = d.holds.filter((h) => h.exercise === exercise);
+    const totals = (d.summary.by_exercise || {})[exercise] || {};
+    const thresholds = totals.thresholds || {};
+    const missed = totals.not_counted || [];
     const signals = Object.keys(series).filter((k) => k !== "t" && k !== "target_band" && Array.isArray(series[k]));
     signals.sort((a, b) => (b in bands) - (a in bands)); // the driving signal first
     for (const signal of signals) {
@@ -44,12 +47,45 @@ function renderCurves(d) {
         ...holds.map((h, i) => ({ x0: h.start_s, x1: h.end_s, label: `hold ${i + 1}`, title: `Hold ${i + 1}`,
           onClick: d.video_url ? () => seek(h.start_s) : null })),
       ];
+      if (signal === Object.keys(thresholds)[0] || signal in bands) {
+        spans.push(...missed.map((m) => ({ x0: m.start_s, x1: m.end_s, label: "✕",
+          title: `Not counted at ${fmtSeconds(m.start_s)}: ${m.reason}`, onClick: d.video_url ? () => seek(m.start_s) : null })));
+      }
+      const lines = Object.entries(thresholds[signal] || {}).map(([label, y]) => ({ y, label,
+        dashed: label.startsWith("personal"), color: label.startsWith("personal") ? "#7c3aed" : null }));
       charts.push(lineChart({ title: `${exName(exercise)}: ${pretty(signal)}`, series: [{ name: `${pretty(signal)} (°)`, points }],
-        band: bands[signal] || null, spans, xUnit: "s", height: 260, width }));
+        band: bands[signal] || null, spans, lines, xUnit: "s", height: 260, width }));
     }
   }
   document.getElementById("curves").replaceChildren(...charts);
   document.getElementById("curves-empty").hidden = charts.length > 0;
+  renderTuning(d);
+}
+
+// Why movements were not counted, and the range the person reached (personal calibration): the tuning view.
+function renderTuning(d) {
+  const box = document.getElementById("tuning");
+  if (!box) return;
+  const parts = [];
+  for (const [exercise, totals] of Object.entries(d.summary.by_exercise || {})) {
+    const cal = totals.calibration;
+    if (cal && cal.movements) {
+      const reached = cal.end_reached ? `${cal.end_reached[0]}–${cal.end_reached[1]}` : "–";
+      parts.push(el("p", {}, el("strong", {}, `${exName(exercise)}: `),
+        `${pretty(cal.signal)} reached ${reached} over ${cal.movements} movement${cal.movements === 1 ? "" : "s"} `,
+        `(spec target ${cal.spec_target}${cal.calibrated ? `, this person's target ${cal.target}` : ", not calibrated yet"}).`));
+    }
+    const missed = totals.not_counted || [];
+    if (missed.length) {
+      const rows = missed.map((m) => el("tr", {}, el("td", {}, fmtSeconds(m.start_s)), el("td", {}, m.reason),
+        el("td", {}, `${m.reached}`), el("td", {}, `${m.target}`), el("td", {}, m.short_by ? `${m.short_by}` : "–")));
+      parts.push(el("table", { class: "table", "aria-label": `${exName(exercise)}: movements not counted` },
+        el("thead", {}, el("tr", {}, ...["At", "Why not counted", "Reached", "Target", "Short by"].map((h) => el("th", {}, h)))),
+        el("tbody", {}, ...rows)));
+    }
+  }
+  box.replaceChildren(...parts);
+  box.closest("section").hidden = parts.length === 0;
 }
 
 function timelineItems(d) {
