@@ -176,3 +176,20 @@ def test_derived_cases_of_real_streams(name, exercise, truth):
             assert abs(reps - t.reps) <= t.reps_tolerance, f"{case.name}: {reps} repetitions, expected {t.reps}"
         assert match_holds(t.holds, holds, t.hold_tolerance_s) == len(t.holds), f"{case.name}: holds {holds}"
     assert ran >= 4  # mirrored, dropout and at least two speeds
+
+
+# --- invariance as a property: the count does not depend on which way the person faces, nor on the tempo ---------
+INVARIANCE = [("squat_oblique", "squat"), ("pushup_side", "pushup"), ("legraise_supine", "straight_leg_raise"),
+              ("keraal_hide_face_correct", "keraal_hide_face")]
+
+
+@pytest.mark.parametrize(("name", "exercise"), INVARIANCE, ids=[s[0] for s in INVARIANCE])
+def test_mirror_image_and_tempo_give_the_same_count(name, exercise):
+    from formcheck.evaluation.derived import change_speed, mirror
+
+    stream = PoseStream.load(LANDMARKS / f"{name}.npz")
+    reps, _ = run(stream, exercise)
+    assert reps >= 1
+    assert run(mirror(stream), exercise)[0] == reps, "the mirror image counts differently"
+    for factor in (0.5, 0.75, 1.5, 2.0):
+        assert run(change_speed(stream, factor), exercise)[0] == reps, f"{factor}x speed counts differently"
