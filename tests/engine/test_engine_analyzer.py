@@ -192,10 +192,14 @@ def test_lying_exercise_seen_from_the_wrong_side_asks_to_adjust_the_camera():
 
 def test_strict_standing_spec_asks_to_turn_sideways():
     squat = load_spec("squat")
-    spec = squat.model_copy(update={"camera": squat.camera.model_copy(update={"strict": True})})
+    spec = squat.model_copy(update={"camera": squat.camera.model_copy(update={"strict": True, "views": ["side"]})})
     front = [standing(p.timestamp, 178, depth=200) for p in squat_poses(1)]
     events = run(ExerciseAnalyzer(spec), front)
     assert ("adjust_camera", "turn sideways to the camera") in [(e.state, e.message) for e in of(events, StateChanged)]
+    # a spec that can measure the front view too (space: auto) does not send the person round
+    both = squat.model_copy(update={"camera": squat.camera.model_copy(update={"strict": True})})
+    states = [e.state for e in of(run(ExerciseAnalyzer(both), front), StateChanged)]
+    assert "adjust_camera" not in states
 
 
 def test_hold_stops_while_form_is_broken():
