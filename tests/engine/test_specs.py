@@ -176,7 +176,9 @@ def test_exercises_command_lists_and_shows(tmp_path):
 
     runner = CliRunner()
     listing = runner.invoke(app, ["exercises"])
-    assert listing.exit_code == 0 and len(listing.stdout.splitlines()) == len(list_exercises())
+    lines = listing.stdout.splitlines()
+    assert listing.exit_code == 0 and lines[0].split()[:2] == ["ID", "LEVEL"]  # a header, then one line each
+    assert [line.split()[0] for line in lines[1:]] == list_exercises()
     shown = runner.invoke(app, ["exercises", "straight_leg_raise"])
     assert shown.exit_code == 0 and "keep the raised knee straight" in shown.stdout
     assert "knee at least 145" in shown.stdout and "hold 3 s" in shown.stdout

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import delete
-from webutil import PASSWORD, browser, log_in, page_errors, require_chromium, running_server, screenshot
+from webutil import PASSWORD, REPO, browser, log_in, page_errors, require_chromium, running_server, screenshot
 
 from formcheck.core.events import FormWarning, PainReported, RepCompleted
 from formcheck.core.result import AnalysisResult
@@ -470,3 +470,42 @@ def test_text_contrast(site, page):
         page.goto(server.url + path)
         page.locator(ready).first.wait_for(state="attached")
         assert page.evaluate(LOW_CONTRAST_JS) == [], path
+
+
+def test_the_tuning_view_shows_thresholds_range_reached_and_what_was_not_counted(site, page):
+    """A real landmark stream (samples/landmarks) replayed through the squat spec, stored as an upload's result:
+    the page draws the spec's thresholds on the knee curve, the range the person reached and the movements that
+    were not counted with why and how far short."""
+    from formcheck.engine import create_analyzer
+    from formcheck.io.recording import PoseStream
+    from formcheck.pipeline.loop import replay
+
+    server, patient_id, _ = site
+    stream = PoseStream.load(REPO / "samples" / "landmarks" / "squat_oblique.npz")
+    result = replay(stream, create_analyzer("squat"))
+    totals = result.summary()["by_exercise"]["squat"]
+    assert totals["calibration"]["movements"] >= 6 and "rest" in totals["thresholds"]["knee"]
+    with store_for(server) as store:
+        sid = store.start_session(kind="upload", title="squat", patient_id=patient_id, source="squat_oblique.npz")
+        store.save_result(sid, result)
+    try:
+        log_in(page, server, "therapist")
+        page.wait_for_url(re.compile(r"/therapist$"))
+        page.goto(f"{server.url}/sessions/{sid}")
+        page.locator("#rep-total").filter(has_text=str(len(result.reps))).wait_for()
+        knee = page.locator("#curves figure.chart").filter(has_text="Knee").first
+        knee.wait_for()
+        labels = knee.locator(".threshold-label").all_text_contents()
+        assert any(x.startswith("rest 150") for x in labels) and any(x.startswith("target 110") for x in labels)
+        tuning = page.locator("#tuning")
+        tuning.wait_for()
+        lo, hi = totals["calibration"]["end_reached"]
+        assert f"reached {lo}–{hi}" in tuning.inner_text()
+        missed = totals.get("not_counted", [])
+        assert tuning.locator("tbody tr").count() == len(missed)
+        if missed:
+            assert missed[0]["reason"] in tuning.inner_text()
+        screenshot(page, "therapist-session-tuning")
+    finally:
+        with store_for(server) as s, s.session() as db, db.begin():
+            db.execute(delete(ExerciseSession).where(ExerciseSession.id == sid))

@@ -102,12 +102,17 @@ export function lineChart(opts) {
     const [a, b] = [Math.min(lo, hi), Math.max(lo, hi)];
     svg.append(s("rect", { class: "band", x: m.l, width: W - m.l - m.r, y: Y(b), height: Math.max(1, Y(a) - Y(b)) }));
   }
+  const placed = []; // label positions so far: a label close to another goes to the other end of its line
   for (const ln of lines) {
     const g = s("g", { class: "threshold" });
     g.append(s("line", { x1: m.l, x2: W - m.r, y1: Y(ln.y), y2: Y(ln.y), stroke: ln.color || "#6b7280",
       "stroke-width": 1.2, "stroke-dasharray": ln.dashed ? "5 4" : "2 3" }));
-    g.append(s("text", { x: W - m.r - 4, y: Y(ln.y) - 4, "text-anchor": "end", class: "threshold-label" },
-      `${ln.label} ${fmtNum(ln.y)}`));
+    const y = Y(ln.y) - 4;
+    const left = placed.some((p) => !p.left && Math.abs(p.y - y) < 13);
+    const below = left && placed.some((p) => p.left && Math.abs(p.y - y) < 13);
+    placed.push({ y: below ? y + 16 : y, left });
+    g.append(s("text", { x: left ? m.l + 4 : W - m.r - 4, y: below ? y + 16 : y, "text-anchor": left ? "start" : "end",
+      class: "threshold-label" }, `${ln.label} ${fmtNum(ln.y)}`));
     svg.append(g);
   }
   for (const sp of opts.spans || []) {
