@@ -14,6 +14,7 @@ def _list() -> None:
     from formcheck.engine import current_catalog
 
     catalog = current_catalog()
+    typer.echo(f"{'ID':24s} {'LEVEL':12s} {'KIND':5s} {'POSITION':11s} NAME")
     for ex, entry in catalog.entries().items():
         spec = entry.spec
         typer.echo(f"{ex:24s} {spec.level:12s} {spec.kind:5s} {spec.position:11s} {spec.name}")
@@ -32,8 +33,12 @@ def _rule_lines(spec: ExerciseSpec) -> list[str]:
 
 
 def _show(spec: ExerciseSpec) -> None:
-    typer.echo(f"{spec.name} ({spec.id}): {spec.level}, {spec.kind}, {spec.position}, side {spec.side}")
-    typer.echo(f"camera: {spec.camera.view} view; {spec.camera.hint}")
+    side = {"both": "both sides together", "alternating": "sides alternating", "auto": "either side",
+            "left": "left side", "right": "right side"}[spec.side]
+    typer.echo(f"{spec.name} ({spec.id}): {spec.level}, {spec.kind}, {spec.position}, {side}")
+    hint = spec.camera.hint
+    view = f"{spec.camera.view} view"
+    typer.echo(f"camera: {hint}" if hint.lower().startswith(view) else f"camera: {view}; {hint}")
     for line in spec.instructions:
         typer.echo(f"  - {line}")
     typer.echo(spec.doc)
