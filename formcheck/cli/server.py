@@ -1,4 +1,4 @@
-"""``formcheck serve``, ``formcheck users add|passwd|list`` and ``formcheck bench-server``."""
+"""``formcheck serve``, ``formcheck worker``, ``formcheck users add|passwd|list`` and ``formcheck bench-server``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from formcheck.cli.app import DbOpt, app, check_output, fail, settings, write_json
+from formcheck.pose.estimator import filter_native_logs
 
 users_app = typer.Typer(help="Accounts for the server (e.g. the first therapist).", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -47,18 +48,63 @@ def serve(
     host: Annotated[str | None, typer.Option(help="address to listen on (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="port (default 8000)", min=1, max=65535)] = None,
     workers: Annotated[int | None, typer.Option(help="analysis worker processes (default: one per core)")] = None,
+    processes: Annotated[int, typer.Option(help="API processes (more than 1 needs FORMCHECK_BROKER_URL and "
+                                           "FORMCHECK_REDIS_URL: jobs and shared state outside the process)",
+                                           min=1)] = 1,
     db: DbOpt = None,
 ) -> None:
     """Run the HTTP API and web pages (FastAPI + uvicorn); settings from FORMCHECK_* variables."""
+    import os
+
     import uvicorn
 
+    os.umask(0o077)  # what the server and its workers write (database, uploads, videos, landmarks) is private
+    filter_native_logs()  # MediaPipe's native info/warning lines stay out of the server log (and its workers')
     open_store_or_fail(server_db_url(db)).close()  # a wrong database URL: a message, not a startup traceback
     current = settings(host=host, port=port, job_workers=workers, database_url=db)
-    from server.app import create_app
-
     typer.echo(f"formcheck server on http://{current.host}:{current.port}  "
                f"(API docs: http://{current.host}:{current.port}/docs)")
+    if processes > 1:
+        if not (current.broker_url and current.redis_url):
+            fail("--processes above 1 needs FORMCHECK_BROKER_URL (jobs on Celery workers) and FORMCHECK_REDIS_URL "
+                 "(login throttle and live limits shared); see docs/deploy.md")
+        for name, value in (("DATABASE_URL", db), ("JOB_WORKERS", workers)):
+            if value is not None:  # the processes read their settings from the environment
+                os.environ[f"FORMCHECK_{name}"] = str(value)
+        from server.services.programmes import seed_builtin
+
+        store = open_store_or_fail(current.db_url)
+        with store.session() as session:  # once here, so the processes starting together find them made
+            seed_builtin(session)
+        store.close()
+        uvicorn.run("server.app:create_app", factory=True, host=current.host, port=current.port,
+                    workers=processes, log_level="info")
+        return
+    from server.app import create_app
+
     uvicorn.run(create_app(current), host=current.host, port=current.port, log_level="info")
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="analysis processes in this worker", min=1)] = 1,
+    db: DbOpt = None,
+    loglevel: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR")] = "INFO",
+) -> None:
+    """Run a Celery worker that analyses uploads (FORMCHECK_BROKER_URL, the database and the video storage must be
+    reachable from this machine; see docs/deploy.md)."""
+    filter_native_logs()
+    current = settings(database_url=db)
+    if not current.broker_url:
+        fail("set FORMCHECK_BROKER_URL (e.g. redis://host:6379/0 or amqp://user:pass@host//) to run a worker")
+    open_store_or_fail(server_db_url(db)).close()  # migrated, reachable: a message instead of a traceback
+    try:
+        from server.jobs.celery_app import run_worker
+    except ImportError as exc:
+        fail(f"the distributed configuration needs its packages ({exc.name}): pip install 'formcheck[distributed]'")
+
+    typer.echo(f"formcheck worker: {concurrency} analysis process(es), queue {current.job_queue!r}")
+    run_worker(current, concurrency, loglevel.upper())
 
 
 @users_app.command("add")
@@ -101,7 +147,7 @@ def users_passwd(
         fail(str(exc))
     finally:
         store.close()
-    typer.echo(f"new password set for {username!r}")
+    typer.echo(f"new password set for {username!r} (the account's earlier logins are ended)")
 
 
 @users_app.command("list")
@@ -115,9 +161,13 @@ def users_list(db: DbOpt = None) -> None:
     finally:
         store.close()
     names = {u.id: u.username for u in users}
+    if users:
+        typer.echo(f"{'USERNAME':24s} {'ROLE':10s} {'LEVEL':12s} {'THERAPIST':16s} NAME")
     for u in users:
-        therapist = f"  therapist {names.get(u.therapist_id, '-')}" if u.role == "patient" else ""
-        typer.echo(f"{u.username:24s} {u.role:10s} {u.display_name}{therapist}" + ("" if u.active else "  (inactive)"))
+        patient = u.role == "patient"
+        level, therapist = (u.level, names.get(u.therapist_id, "-")) if patient else ("-", "-")
+        typer.echo(f"{u.username:24s} {u.role:10s} {level:12s} {therapist:16s} {u.display_name}"
+                   + ("" if u.active else "  (inactive)"))
     if not users:
         typer.echo("no accounts yet: create the first therapist with  formcheck users add NAME --role therapist")
 

@@ -128,8 +128,8 @@ class RepSpec(_Strict):
             if cal.rest is not None and not (sign * self.rest <= sign * cal.rest < sign * target):
                 raise ValueError(f"calibrate.rest ({cal.rest:g}) must lie between rest ({self.rest:g}) and the "
                                  f"target: it is the furthest-in starting position")
-            if abs(rest - target) <= 2 * self.hysteresis:
-                raise ValueError("calibrate.rest and calibrate.target must differ by more than twice the hysteresis")
+            if abs(rest - target) <= self.hysteresis:
+                raise ValueError("calibrate.rest and calibrate.target must differ by more than the hysteresis")
         return self
 
     @property

@@ -12,6 +12,7 @@ GOOD = (80, 200, 60)  # BGR
 WARN = (0, 140, 255)
 BAD = (40, 40, 230)
 BONE = (235, 235, 235)
+OUTLINE = (25, 25, 25)  # drawn under bones and joints so the light skeleton shows on white backgrounds too
 TEXT_BG = (30, 30, 30)
 
 
@@ -33,13 +34,18 @@ def draw_skeleton(
     thick = max(2, round(min(w, h) / 220))
     radius = thick + 2
     ipts = np.nan_to_num(pts, nan=-1).astype(np.int32)
-    for a, b in CONNECTIONS:
-        if vis[a] >= min_visibility and vis[b] >= min_visibility:
-            color = WARN if (a in flagged and b in flagged) else BONE
-            cv2.line(image, tuple(ipts[a]), tuple(ipts[b]), color, thick, cv2.LINE_AA)
-    for i in range(11, 33):
-        if vis[i] >= min_visibility:
-            cv2.circle(image, tuple(ipts[i]), radius, WARN if i in flagged else GOOD, -1, cv2.LINE_AA)
+    bones = [(a, b) for a, b in CONNECTIONS if vis[a] >= min_visibility and vis[b] >= min_visibility]
+    joints = [i for i in range(11, 33) if vis[i] >= min_visibility]
+    edge = max(2, thick // 2)  # the dark outline's width on each side
+    for a, b in bones:
+        cv2.line(image, tuple(ipts[a]), tuple(ipts[b]), OUTLINE, thick + 2 * edge, cv2.LINE_AA)
+    for i in joints:
+        cv2.circle(image, tuple(ipts[i]), radius + edge, OUTLINE, -1, cv2.LINE_AA)
+    for a, b in bones:
+        color = WARN if (a in flagged and b in flagged) else BONE
+        cv2.line(image, tuple(ipts[a]), tuple(ipts[b]), color, thick, cv2.LINE_AA)
+    for i in joints:
+        cv2.circle(image, tuple(ipts[i]), radius, WARN if i in flagged else GOOD, -1, cv2.LINE_AA)
     return image
 
 

@@ -4,6 +4,7 @@ The cue shown is throttled like the live preview's (:mod:`formcheck.coaching.cue
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -87,27 +88,72 @@ class Overlay:
         return image
 
 
+class H264Writer:
+    """BGR frames to an H.264 video (yuv420p, MP4 with ``+faststart``) that plays in every browser.
+
+    Encoded by PyAV's bundled FFmpeg (libx264). Odd widths or heights lose their last pixel row/column
+    (yuv420p needs even sizes). ``crf``/``preset`` are x264's; the defaults give about the source's size."""
+
+    def __init__(self, path: str | Path, fps: float, crf: int = 26, preset: str = "superfast"):
+        self.path, self.fps, self.crf, self.preset = Path(path), fps, crf, preset
+        self._container = None
+        self._stream = None
+        self.frames = 0
+
+    def _open(self, width: int, height: int) -> None:
+        import av
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        options = {"movflags": "+faststart"} if self.path.suffix.lower() in (".mp4", ".m4v", ".mov") else {}
+        try:
+            self._container = av.open(str(self.path), "w", options=options)
+            rate = Fraction(self.fps).limit_denominator(1001) if self.fps > 0 else Fraction(30)
+            stream = self._container.add_stream("libx264", rate=rate)
+        except (av.FFmpegError, ValueError) as exc:
+            raise OSError(f"cannot write video {self.path}: {exc}") from exc
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"crf": str(self.crf), "preset": self.preset}
+        self._stream = stream
+
+    def write(self, image_bgr: np.ndarray) -> None:
+        """Encode one frame (frames are shown at ``fps``, one after another)."""
+        import av
+
+        h, w = (d - d % 2 for d in image_bgr.shape[:2])
+        if self._stream is None:
+            self._open(w, h)
+        image = image_bgr[: self._stream.height, : self._stream.width]
+        yuv = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_BGR2YUV_I420)  # faster than swscale here
+        frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+        frame.pts = self.frames
+        self.frames += 1
+        self._container.mux(self._stream.encode(frame))
+
+    def close(self) -> None:
+        """Flush the encoder and finish the file (moves the index to the front: faststart)."""
+        if self._container is None:
+            return
+        try:
+            if self._stream is not None:
+                self._container.mux(self._stream.encode(None))
+        finally:
+            self._container.close()
+            self._container = self._stream = None
+
+
 class AnnotatedVideoWriter(BaseSink):
-    """Writes frames with the skeleton and counts drawn on them to an MP4 file."""
+    """Writes frames with the skeleton and counts drawn on them to an H.264 MP4 file (:class:`H264Writer`).
+    Run it in a :class:`~formcheck.pipeline.sinks.ThreadedSink` so drawing and encoding leave the frame loop."""
 
     def __init__(self, path: str | Path, fps: float, exercise: str, model: str = ""):
         self.path = Path(path)
         self.fps = fps
         self.overlay = Overlay(exercise, model)
-        self._writer: cv2.VideoWriter | None = None
+        self._writer = H264Writer(self.path, fps)
 
     def __call__(self, result: FrameResult) -> None:
         self.overlay.update(result.events)
-        image = self.overlay.draw(result.frame.image.copy(), result.pose)
-        if self._writer is None:
-            h, w = image.shape[:2]
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
-            if not self._writer.isOpened():
-                raise OSError(f"cannot write video {self.path}")
-        self._writer.write(image)
+        self._writer.write(self.overlay.draw(result.frame.image.copy(), result.pose))
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.release()
-
+        self._writer.close()

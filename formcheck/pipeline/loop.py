@@ -15,6 +15,7 @@ from formcheck.io.sources import Frame, FrameSource
 from formcheck.pipeline.prefetch import prefetch
 from formcheck.pipeline.results import FrameResult, StageTimes
 from formcheck.pipeline.sinks import CallbackSink, Sink, ThreadedSink
+from formcheck.pipeline.stride import AdaptiveStride, StridePolicy, interpolate
 from formcheck.pose.estimator import PoseEstimator
 from formcheck.pose.smoothing import PoseSmoother
 from formcheck.pose.types import Pose
@@ -92,16 +93,23 @@ def run(
     on_frame: Callable[[FrameResult], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     times: StageTimes | None = None,
+    stride: StridePolicy | None = None,
 ) -> AnalysisResult:
     """Run the frame loop over a video source and return its result.
 
     Three stages overlap: decoding (a thread), pose inference (this thread) and the frame loop with its sinks
     (a thread), so inference never waits for the rest. Sinks are entered here and left when the run ends
     (also on an error); ``on_frame`` (progress bars) is called after them. ``should_stop`` lets a caller
-    cancel: the result then covers what was done."""
+    cancel: the result then covers what was done.
+
+    A recorded source can be analysed with an adaptive frame stride (:mod:`formcheck.pipeline.stride`):
+    ``stride``, default :func:`default_stride` (``FORMCHECK_MAX_STRIDE``, 1 = off). Every frame still reaches the
+    frame loop and the sinks. A live source is always analysed frame by frame."""
     times = times or StageTimes()
     loop = FrameLoop(analyzer, smoother=smoother, sinks=sinks, model=estimator.model, source=source.name,
                      times=times)
+    policy = stride if stride is not None else default_stride()
+    chooser = AdaptiveStride(policy, source.fps) if policy.enabled and not source.live else None
     started = time.perf_counter()
 
     def analyse(item: tuple[Frame, Pose]) -> None:
@@ -109,20 +117,44 @@ def run(
         if on_frame is not None:
             on_frame(out)
 
+    def detect(frame: Frame) -> Pose:
+        t0 = time.perf_counter()
+        pose = estimator.detect_for_video(frame.image, frame.timestamp)
+        times.pose += time.perf_counter() - t0
+        times.model_frames += 1
+        if chooser is not None:
+            chooser.seen(pose)
+        return pose
+
     stopped = False
+    pending: list[Frame] = []  # frames the model skipped, waiting for the next pose it sees
+    last: Pose | None = None
+
+    def seen(frame: Frame, pose: Pose) -> None:
+        for skipped in pending:
+            analysis((skipped, interpolate(last, pose, skipped.timestamp)))
+        pending.clear()
+        analysis((frame, pose))
+
     with ExitStack() as stack:
         for sink in sinks:
             stack.enter_context(sink)
         analysis = stack.enter_context(ThreadedSink(CallbackSink(analyse), maxsize=32, name="analysis"))
         for frame in prefetch(source, times=times):
-            t0 = time.perf_counter()
-            pose = estimator.detect_for_video(frame.image, frame.timestamp)
-            times.pose += time.perf_counter() - t0
             times.frames += 1
-            analysis((frame, pose))
+            if chooser is None or last is None or chooser.wants_next():
+                pose = detect(frame)
+                seen(frame, pose)
+                last = pose
+            else:
+                chooser.skipped()
+                pending.append(frame)
             if should_stop is not None and should_stop():
                 stopped = True
                 break
+        if pending:  # the stream ended between two frames the model saw: it sees the last one
+            frame = pending.pop()
+            seen(frame, detect(frame))
     result = loop.finish(1.0 / source.fps if source.fps else None)
     if stopped:
         result.notices.insert(0, "analysis was stopped before the end of the video")
@@ -130,6 +162,13 @@ def run(
         result.notices.insert(0, source.interrupted)
     times.wall += time.perf_counter() - started
     return result
+
+
+def default_stride() -> StridePolicy:
+    """The offline stride from the settings (``FORMCHECK_MAX_STRIDE``; default 1 = every frame)."""
+    from formcheck.core.settings import Settings
+
+    return StridePolicy(max_stride=Settings().max_stride)
 
 
 def replay(poses, analyzer: Analyzer, *, model: str = "", source: str = "",

@@ -26,7 +26,8 @@ class StageTimes:
     pose: float = 0.0
     analysis: float = 0.0
     sinks: float = 0.0
-    frames: int = 0
+    frames: int = 0  # frames of the video
+    model_frames: int = 0  # frames the pose model saw (fewer with the adaptive stride)
     wall: float = 0.0
     extra: dict = field(default_factory=dict)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -44,14 +45,10 @@ class PoseEstimator:
     def __init__(self, options: PoseEstimatorOptions):
         from mediapipe.tasks.python import BaseOptions, vision
 
-        from formcheck.pose.models import MODELS_DIR, check_model
+        from formcheck.pose.models import check_model
 
         self.options = options
-        if options.models_dir is None:  # where the settings say (FORMCHECK_MODELS_DIR), else the package's
-            from formcheck.core.settings import Settings
-
-            options.models_dir = Settings().models_dir or MODELS_DIR
-        path = check_model(options.model, options.models_dir)
+        path = check_model(options.model, options.models_dir)  # None: formcheck.pose.models.models_dir()
         self._vision = vision
         base = BaseOptions(model_asset_path=str(path))
         common = dict(
@@ -115,21 +112,56 @@ class PoseEstimator:
         self.close()
 
 
-def silence_native_logs() -> None:
-    """Send native (C++) log lines written to fd 2 to /dev/null for the rest of the process, while Python's
-    ``sys.stderr`` (messages, progress bars) keeps the real stderr. ``FORMCHECK_VERBOSE=1`` keeps them all."""
+# Native (C++) log lines of MediaPipe, absl and TFLite/LiteRT: informational and warnings (errors pass through).
+NATIVE_LOG_LINE = re.compile(
+    rb"^(?:[IW]\d{4} \d\d:\d\d:\d\d|(?:INFO|WARNING): \[\w+\.cc:\d+\]|INFO: Created TensorFlow Lite"
+    rb"|WARNING: Read-only tensor|WARNING: Logging before InitGoogle|WARNING: All log messages before absl)"
+)
+
+
+def filter_native_logs() -> None:
+    """For the rest of the process, drop MediaPipe's native info and warning lines (``inference_runner_litert.cc
+    ... not aligned`` and the like) that its C++ code writes to file descriptor 2, so server and CLI logs carry only
+    what matters; native errors still pass. Python's ``sys.stderr`` (logging, tracebacks, progress bars) moves to a
+    copy of the real stderr and is not touched. Child processes started later inherit the filter.
+    ``FORMCHECK_VERBOSE=1`` keeps every line."""
+    import atexit
     import io
     import sys
+    import threading
 
-    if os.environ.get("FORMCHECK_VERBOSE") or getattr(silence_native_logs, "done", False):
+    if os.environ.get("FORMCHECK_VERBOSE") or getattr(filter_native_logs, "done", False):
         return
+    filter_native_logs.done = True  # type: ignore[attr-defined]
     sys.stderr.flush()
-    keep = os.dup(2)
-    sys.stderr = io.TextIOWrapper(os.fdopen(keep, "wb"), encoding="utf-8", errors="replace", line_buffering=True)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-    silence_native_logs.done = True  # type: ignore[attr-defined]
+    real = os.dup(2)
+    sys.stderr = io.TextIOWrapper(os.fdopen(os.dup(real), "wb"), encoding="utf-8", errors="replace",
+                                  line_buffering=True)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def pump() -> None:
+        with os.fdopen(read_end, "rb") as pipe, os.fdopen(real, "wb", buffering=0) as out:
+            for line in pipe:
+                if not NATIVE_LOG_LINE.match(line):
+                    out.write(line)
+
+    thread = threading.Thread(target=pump, name="native-log-filter", daemon=True)
+    thread.start()
+
+    def drain() -> None:  # at exit: what is still in the pipe reaches the real stderr
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)  # closes this process's write end of the pipe
+        os.close(devnull)
+        thread.join(0.5)
+
+    atexit.register(drain)
+
+
+def silence_native_logs() -> None:
+    """The CLI's quiet output: native info and warning lines are dropped (:func:`filter_native_logs`)."""
+    filter_native_logs()
 
 
 class _quiet_stderr:

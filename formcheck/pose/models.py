@@ -3,7 +3,12 @@
 The official bundles live on a model hub this project may not rely on. The same networks ship in the npm
 package ``@mediapipe/pose`` (legacy solution models, without TFLite metadata). We add the image
 normalisation metadata the Tasks API requires and zip detector + landmark model into a bundle. Every step
-is deterministic, so the resulting bundles are checked against ``models/SHA256SUMS``.
+is deterministic, so the resulting bundles are checked against the sha256 sums shipped inside this package
+(``formcheck/pose/checksums/``), always: when a bundle is built and whenever one is loaded.
+
+The bundles live in one folder, found by :func:`models_dir`: ``FORMCHECK_MODELS`` (or the older
+``FORMCHECK_MODELS_DIR``), else ``models/`` in the user's data folder (platformdirs, e.g.
+``~/.local/share/formcheck/models``).
 """
 
 from __future__ import annotations
@@ -17,15 +22,16 @@ import tarfile
 import tempfile
 import zipfile
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import flatbuffers
+import platformdirs
 
 NPM_PACKAGE = "@mediapipe/pose@0.5.1675469404"
 VARIANTS = ("lite", "full", "heavy")
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
-SUMS_FILE = "SHA256SUMS"
-# sha256 of the models as they come out of the npm package (before metadata is added).
+SUMS_FILE = "SHA256SUMS"  # sha256 of the built bundles
+INNER_SUMS_FILE = "inner_sha256.json"  # sha256 of the models as they come out of the npm package
 _DETECTOR_ASSET = "pose_solution_packed_assets.data"
 _ZIP_DATE = (2023, 1, 1, 0, 0, 0)
 
@@ -48,19 +54,34 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def bundle_path(variant: str, models_dir: Path = MODELS_DIR) -> Path:
+def default_models_dir() -> Path:
+    """``models/`` in the user's data folder (platformdirs: ``$XDG_DATA_HOME/formcheck/models`` on Linux)."""
+    return platformdirs.user_data_path("formcheck") / "models"
+
+
+def models_dir() -> Path:
+    """The one place the pose model bundles are looked for and built: ``FORMCHECK_MODELS`` (or
+    ``FORMCHECK_MODELS_DIR``) when set, else :func:`default_models_dir` (through the settings object)."""
+    from formcheck.core.settings import Settings
+
+    return Settings().models_dir
+
+
+def bundle_path(variant: str, folder: Path | None = None) -> Path:
+    """Where the bundle of ``variant`` is (in ``folder``, default :func:`models_dir`)."""
     if variant not in VARIANTS:
         raise ModelError(f"unknown pose model {variant!r}; choose one of {', '.join(VARIANTS)}")
-    return models_dir / f"pose_landmarker_{variant}.task"
+    return (folder or models_dir()) / f"pose_landmarker_{variant}.task"
 
 
-def expected_sums(models_dir: Path = MODELS_DIR) -> dict[str, str]:
-    """File name -> sha256 recorded in ``models/SHA256SUMS``."""
-    path = models_dir / SUMS_FILE
-    if not path.exists():
-        return {}
+def _checksums_text(name: str) -> str:
+    return (resources.files("formcheck.pose") / "checksums" / name).read_text()
+
+
+def expected_sums() -> dict[str, str]:
+    """File name -> sha256 of every bundle, as shipped inside the package (``checksums/SHA256SUMS``)."""
     sums = {}
-    for line in path.read_text().splitlines():
+    for line in _checksums_text(SUMS_FILE).splitlines():
         if line.strip() and not line.startswith("#"):
             digest, name = line.split()
             sums[name.lstrip("*")] = digest
@@ -155,29 +176,29 @@ def fetch_npm_models(workdir: Path) -> dict[str, bytes]:
     return files
 
 
-def build_models(
-    models_dir: Path = MODELS_DIR, variants: tuple[str, ...] = VARIANTS, verify: bool = True
-) -> list[Path]:
-    """Build the requested bundles into ``models_dir`` and check them against SHA256SUMS."""
-    models_dir.mkdir(parents=True, exist_ok=True)
+def build_models(folder: Path | None = None, variants: tuple[str, ...] = VARIANTS) -> list[Path]:
+    """Build the requested bundles into ``folder`` (default :func:`models_dir`), each checked against the
+    packaged sha256 sums before it is written."""
+    folder = folder or models_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelError(f"cannot create the models folder {folder} ({exc.strerror or exc}); "
+                         "set FORMCHECK_MODELS to a folder you can write") from None
     with tempfile.TemporaryDirectory() as tmp:
         files = fetch_npm_models(Path(tmp))
-    inner = (
-        json.loads((models_dir / "inner_sha256.json").read_text())
-        if (models_dir / "inner_sha256.json").exists()
-        else {}
-    )
+    inner = json.loads(_checksums_text(INNER_SUMS_FILE))
     for name, data in files.items():
-        if name in inner and _sha256(data) != inner[name]:
+        if _sha256(data) != inner[name]:
             raise ModelError(f"{name} from {NPM_PACKAGE} does not match its recorded sha256")
     detector = add_metadata(files[_DETECTOR_ASSET], DETECTOR_NORM, "pose_detector")
-    sums = expected_sums(models_dir)
+    sums = expected_sums()
     written = []
     for variant in variants:
         landmarks = add_metadata(files[f"pose_landmark_{variant}.tflite"], LANDMARK_NORM, f"pose_landmarks_{variant}")
         data = _bundle(detector, landmarks)
-        path = bundle_path(variant, models_dir)
-        if verify and path.name in sums and _sha256(data) != sums[path.name]:
+        path = bundle_path(variant, folder)
+        if _sha256(data) != sums[path.name]:
             raise ModelError(
                 f"built {path.name} has sha256 {_sha256(data)}, expected {sums[path.name]}: "
                 "the pinned npm package or flatbuffers version differs"
@@ -189,30 +210,30 @@ def build_models(
     return written
 
 
-def check_model(variant: str, models_dir: Path = MODELS_DIR) -> Path:
-    """Return the bundle path, raising a ModelError that says how to rebuild when it is missing or corrupt."""
-    path = bundle_path(variant, models_dir)
+def check_model(variant: str, folder: Path | None = None) -> Path:
+    """Return the bundle path (in ``folder``, default :func:`models_dir`) after checking its sha256 against the
+    packaged sums; a ModelError says how to rebuild when it is missing or corrupt."""
+    path = bundle_path(variant, folder)
     rebuild = "run `formcheck models build` to rebuild it"
     if not path.exists():
-        raise ModelError(f"pose model {path.name} is missing; {rebuild}")
+        raise ModelError(f"pose model {path.name} is missing from {path.parent}; {rebuild}")
     try:
-        expected = expected_sums(models_dir).get(path.name)
         content = path.read_bytes()
     except OSError as exc:
         raise ModelError(f"cannot read the pose model {path} ({exc.strerror or exc}); check the permissions "
-                         f"of {models_dir}, or {rebuild}") from None
-    if expected and _sha256(content) != expected:
-        raise ModelError(f"pose model {path.name} is corrupt (sha256 mismatch); {rebuild}")
+                         f"of {path.parent}, or {rebuild}") from None
+    if _sha256(content) != expected_sums()[path.name]:
+        raise ModelError(f"pose model {path} is corrupt (sha256 mismatch); {rebuild}")
     return path
 
 
-def ensure_models(variants: tuple[str, ...] = VARIANTS, models_dir: Path = MODELS_DIR) -> None:
+def ensure_models(variants: tuple[str, ...] = VARIANTS, folder: Path | None = None) -> None:
     """Build any missing or corrupt bundle."""
     todo = []
     for v in variants:
         try:
-            check_model(v, models_dir)
+            check_model(v, folder)
         except ModelError:
             todo.append(v)
     if todo:
-        build_models(models_dir, tuple(todo))
+        build_models(folder, tuple(todo))

@@ -66,6 +66,8 @@ class User(Base):
     )
     keep_videos: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # in every token; raised at logout and at a new password, which ends the tokens issued before
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -227,6 +229,9 @@ class Job(Base):
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    task_id: Mapped[str | None] = mapped_column(String(64))  # the task queue's id (Celery), to revoke it
+    claim_token: Mapped[str | None] = mapped_column(String(64))  # the attempt that may write the result ...
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # ... while it keeps its lease
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

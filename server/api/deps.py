@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from formcheck.storage.database import ExerciseSession, Job, Store, User
 from server.api.errors import Problem, not_found
-from server.core.auth import COOKIE_NAME, decode_token
+from server.core.auth import COOKIE_NAME, decode_claims
 from server.core.settings import Settings
+from server.core.validation import DB_ID_MAX, id_in_range
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
@@ -33,15 +34,35 @@ def get_db(request: Request) -> Iterator[Session]:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DB = Annotated[Session, Depends(get_db)]
 
+# Ids in paths and queries: 1 .. 2**31 - 1 (a 422 problem otherwise, never a database error)
+PatientId = Annotated[int, Path(ge=1, le=DB_ID_MAX, description="a patient's id")]
+SessionId = Annotated[int, Path(ge=1, le=DB_ID_MAX, description="a session's id")]
+JobId = Annotated[int, Path(ge=1, le=DB_ID_MAX, description="a job's id")]
+ProgrammeId = Annotated[int, Path(ge=1, le=DB_ID_MAX, description="a programme's id")]
+PatientFilter = Annotated[int | None, Query(ge=1, le=DB_ID_MAX, description="only this patient's")]
+
 
 def user_from_token(db: Session, settings: Settings, token: str | None) -> User:
-    """The active user a token belongs to, or a 401 problem."""
+    """The active user a token belongs to, or a 401 problem (also for a token revoked by a logout or a new
+    password: its version is older than the account's)."""
     if not token:
         raise Problem(401, "Log in first (no token was sent).", "Not authenticated", {"WWW-Authenticate": "Bearer"})
-    user = db.get(User, decode_token(token, settings.jwt_secret))
+    claims = decode_claims(token, settings.jwt_secret)
+    user = db.get(User, claims.user_id) if id_in_range(claims.user_id) else None
     if user is None or not user.active:
         raise Problem(401, "This account no longer exists or is disabled.", "Invalid token")
+    if claims.version != user.token_version:
+        raise Problem(401, "You have logged out, or the password was changed; please log in again.",
+                      "Token revoked", {"WWW-Authenticate": "Bearer"})
     return user
+
+
+def request_token(request: Request) -> str | None:
+    """The login token a request carries: the bearer header, else the login cookie."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.cookies.get(COOKIE_NAME)
 
 
 def current_user(
@@ -64,7 +85,7 @@ Therapist = Annotated[User, Depends(therapist)]
 
 def visible_patient(db: Session, user: User, patient_id: int) -> User:
     """A patient the user may see (a therapist's own patient, or the patient themselves), else 404."""
-    patient = db.get(User, patient_id)
+    patient = db.get(User, patient_id) if id_in_range(patient_id) else None
     if patient is None or patient.role != "patient":
         raise not_found("patient")
     if patient.id == user.id or (user.role == "therapist" and patient.therapist_id == user.id):
@@ -84,14 +105,14 @@ def can_see_session(db: Session, user: User, row: ExerciseSession) -> bool:
 
 
 def visible_session(db: Session, user: User, session_id: int) -> ExerciseSession:
-    row = db.get(ExerciseSession, session_id)
+    row = db.get(ExerciseSession, session_id) if id_in_range(session_id) else None
     if row is None or not can_see_session(db, user, row):
         raise not_found("session")
     return row
 
 
 def visible_job(db: Session, user: User, job_id: int) -> Job:
-    job = db.get(Job, job_id)
+    job = db.get(Job, job_id) if id_in_range(job_id) else None
     if job is None:
         raise not_found("job")
     row = db.get(ExerciseSession, job.session_id)

@@ -2,8 +2,9 @@
 
 Job state lives in the database (``jobs`` table), so a restarted server resumes the jobs a killed one had
 (or fails them cleanly after too many attempts, keeping the upload so they can be retried). The pool runs
-:func:`server.jobs.worker.analyse_upload` in worker processes sized to the machine's cores; a distributed task
-queue can implement the same :class:`JobRunner` interface by running that same function.
+:func:`server.jobs.worker.analyse_upload` in worker processes sized to the machine's cores;
+:class:`server.jobs.queue.CeleryJobRunner` implements the same :class:`JobRunner` interface with Celery workers
+running that same function (``broker_url`` set). :func:`make_job_runner` picks one from the settings.
 """
 
 from __future__ import annotations
@@ -34,6 +35,15 @@ class JobRunner(Protocol):
     def shutdown(self) -> None: ...
 
 
+def make_job_runner(store: Store, settings: Settings) -> JobRunner:
+    """Celery workers when ``broker_url`` is set, else the in-process pool (the single-machine default)."""
+    if settings.broker_url:
+        from server.jobs.queue import CeleryJobRunner
+
+        return CeleryJobRunner(store, settings)
+    return LocalJobRunner(store, settings)
+
+
 def _child_init(settings_json: str | None = None) -> None:
     """In each worker process: take the server's settings (exercise folder, models folder ... also when they were
     given in code, not in the environment), and exit as soon as the server process is gone (killed), leaving its
@@ -62,6 +72,10 @@ class LocalJobRunner:
         self._lock = threading.Lock()
         self._futures: dict[int, Future] = {}
         self._stopping = False
+        if self.workers <= 0:  # jobs run in this process: they take these settings
+            from server.jobs import worker
+
+            worker.use_settings(settings)
         self._executor = self._make_executor()
 
     def _make_executor(self) -> Executor:
@@ -134,7 +148,15 @@ class LocalJobRunner:
             self._mark(job_id, "cancelled", "The analysis was cancelled.")
 
     def resume(self) -> list[int]:
-        """At start: re-queue jobs a stopped server left queued or running; fail those tried too often."""
+        """At start: remove leftovers (partial videos, orphans, expired uploads), re-queue jobs a stopped server
+        left queued or running; fail those tried too often."""
+        from server.jobs.cleanup import sweep
+        from server.storage.videos import video_store
+
+        try:
+            sweep(self.store, video_store(self.settings), self.settings)
+        except Exception:  # storage unreachable: the next start cleans up; jobs must not wait for it
+            log.exception("could not remove leftovers")
         resumed = []
         with self.store.session() as db, db.begin():
             for job in db.scalars(select(Job).where(Job.status.in_(ACTIVE)).order_by(Job.id)):

@@ -7,7 +7,7 @@ import re
 from sqlalchemy import select
 
 from formcheck.storage.database import Store, User
-from server.core.auth import hash_password
+from server.core.auth import check_new_password, hash_password
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{3,80}$")
 
@@ -26,6 +26,7 @@ def create_user(
         raise ValueError("the role must be 'therapist' or 'patient'")
     if not USERNAME.match(username):
         raise ValueError("the username must be 3-80 letters, digits or _ . @ -")
+    check_new_password(password, username)
     with store.session() as db, db.begin():
         if db.scalars(select(User).where(User.username == username)).first():
             raise ValueError(f"the username {username!r} is taken")
@@ -49,12 +50,15 @@ def create_user(
 
 
 def set_password(store: Store, username: str, password: str) -> None:
-    """Give an account a new password (a forgotten one); ``ValueError`` with a message for a person."""
+    """Give an account a new password (a forgotten one) and end its earlier tokens; ``ValueError`` with a
+    message for a person."""
     with store.session() as db, db.begin():
         user = db.scalars(select(User).where(User.username == username)).first()
         if user is None:
             raise ValueError(f"there is no account {username!r}")
+        check_new_password(password, username)
         user.password_hash = hash_password(password)
+        user.token_version += 1
 
 
 def list_users(store: Store) -> list[User]:

@@ -1,15 +1,18 @@
-"""A live session over a WebSocket: JPEG frames in, pose and engine events out, recorded as it goes.
+"""A live session over a WebSocket: JPEG frames (or the page's own landmarks) in, engine events out, recorded as
+it goes.
 
 The session is the same :class:`formcheck.coaching.session.CoachedSession` as ``formcheck live`` (one frame loop;
 sets per exercise, rest between sets, moving on when a target is reached, pain stop), with no how-to phase (the
-page shows the how-to). Only the source (JPEG frames from a browser) and the replies differ.
+page shows the how-to). Only the source (JPEG frames, or landmark packets from the page's on-device pose model)
+and the replies differ.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -22,9 +25,16 @@ from formcheck.core.events import Event
 from formcheck.engine import create_analyzer
 from formcheck.io.sources import Frame
 from formcheck.pose.smoothing import PoseSmoother
+from formcheck.pose.types import Pose
 from formcheck.storage.database import SessionRecorder, Store
 
+log = logging.getLogger("formcheck.live")
 MAX_FRAME_SIDE = 2000  # pixels; a camera frame is at most about 1920 wide. Larger ones cost seconds to decode.
+PROGRESS_EVERY_S = 2.0  # session seconds between stored progress (frames, duration), so a crash keeps them
+
+
+class FrameTooLarge(ValueError):
+    """An image whose header claims more pixels than any camera frame (a decompression bomb)."""
 
 
 def frame_size(jpeg: bytes) -> tuple[int, int] | None:
@@ -34,6 +44,8 @@ def frame_size(jpeg: bytes) -> tuple[int, int] | None:
     try:
         with Image.open(io.BytesIO(jpeg)) as im:
             return im.size
+    except Image.DecompressionBombError as exc:  # the header claims far more pixels than any camera has
+        raise FrameTooLarge(str(exc)) from None
     except (UnidentifiedImageError, OSError, ValueError):
         return None
 
@@ -80,11 +92,13 @@ class LiveSession:
     title: str
     programme: str | None = None
     model: str = "full"
+    source: str = "websocket"
     session_id: int = 0
     t: float = 0.0
     client_t: float | None = None
     _started: float = field(default_factory=time.monotonic)
     _done_sent: bool = False
+    _progress_t: float = 0.0
 
     @property
     def frames(self) -> int:
@@ -96,10 +110,10 @@ class LiveSession:
 
     def start(self) -> int:
         self.session_id = self.store.start_session(kind="live", title=self.title, patient_id=self.patient_id,
-                                                   programme=self.programme, model=self.model, source="websocket")
+                                                   programme=self.programme, model=self.model, source=self.source)
         self.recorder = _WatchingRecorder(SessionRecorder(self.store, self.session_id))
         flow = SessionFlow(self.plan, create_analyzer, self.recorder, title=self.title, intro_s=0.0)
-        self.session = CoachedSession(flow, smoother=PoseSmoother(), model=self.model, source="websocket")
+        self.session = CoachedSession(flow, smoother=PoseSmoother(), model=self.model, source=self.source)
         flow.start(0.0)
         self.recorder.take()  # the first set is announced by the "session" message
         return self.session_id
@@ -124,9 +138,25 @@ class LiveSession:
         out = self.session.step(Frame(image, t, self.frames), self.estimator.detect_for_video(image, t))
         pose = out.pose
         landmarks = np.round(pose.landmarks[:, [0, 1, 3]].astype(float), 4).tolist() if pose.present else None
+        return self._replies(t, landmarks)
+
+    def landmarks(self, pose: Pose) -> list[dict]:
+        """Events and the session's state for one pose the page estimated itself (on-device mode); the reply
+        carries no landmarks (the page has them)."""
+        self.client_t = pose.timestamp
+        t = self._next_time()
+        self.session.step(None, replace(pose, timestamp=t))
+        return self._replies(t, None)
+
+    def _replies(self, t: float, landmarks: list | None) -> list[dict]:
         events, sets = self.recorder.take()
         frame = {"type": "frame", "t": round(t, 3), "landmarks": landmarks,
                  "events": [e.to_dict() for e in events], "snapshot": self.snapshot()}
+        if t - self._progress_t >= PROGRESS_EVERY_S:
+            self._progress_t = t
+            r = self.session.result
+            self.store.update_progress(self.session_id, duration_s=round(t, 3), frames=r.frames,
+                                       frames_with_person=r.frames_with_person)
         return [*self._set_messages(sets, []), frame]
 
     def snapshot(self) -> dict:
@@ -161,18 +191,50 @@ class LiveSession:
             messages = [{"type": "set", "done": True, "events": [e.to_dict() for e in events]}]
         return messages
 
-    def finish(self, status: str = "completed") -> dict:
-        """Close the session; returns the report (the session's ``AnalysisResult`` with its live totals)."""
-        self.session.finish()
-        self.recorder.recorder.close()
-        report = self.session.report_dict()
+    def finish(self, status: str = "completed") -> dict | None:
+        """Close the session; returns the report (the session's ``AnalysisResult`` with its live totals). When
+        that fails the session is still closed, as "interrupted" with what was recorded, and None is returned."""
+        try:
+            self.session.finish()
+            self.recorder.recorder.close()
+            report = self.session.report_dict()
+        except Exception:
+            log.exception("live session %s could not be completed", self.session_id)
+            self.store.finish_session(self.session_id, status="interrupted", error=INTERRUPTED)
+            return None
         self.store.finish_session(self.session_id, status=status, result=report)
         return report
 
 
+INTERRUPTED = "The live session ended unexpectedly; what was recorded until then is kept."
+
+
+def close_orphaned_sessions(store: Store, held: set[int] = frozenset()) -> list[int]:
+    """Close live sessions left "recording" by a process that died (all but ``held``, those running now) as
+    "interrupted", keeping their rows and progress; returns their ids. Run at start-up."""
+    from sqlalchemy import select
+
+    from formcheck.storage.database import ExerciseSession
+
+    with store.session() as db:
+        query = select(ExerciseSession.id).where(ExerciseSession.kind == "live",
+                                                 ExerciseSession.status == "recording",
+                                                 ExerciseSession.source.like("websocket%"))
+        ids = [i for i in db.scalars(query) if i not in held]
+    for session_id in ids:
+        store.finish_session(session_id, status="interrupted", error=INTERRUPTED)
+    if ids:
+        log.warning("closed %d live session(s) left recording as interrupted: %s", len(ids), ids)
+    return ids
+
+
 def _decode(jpeg: bytes) -> tuple[np.ndarray | None, dict | None]:
     """The frame's image, or the error message to send (too large, or not a JPEG)."""
-    size = frame_size(jpeg) if jpeg else None
+    try:
+        size = frame_size(jpeg) if jpeg else None
+    except FrameTooLarge:
+        return None, _error("Frame too large", 413, "The image's header claims far more pixels than a camera frame; "
+                            f"send frames at most {MAX_FRAME_SIDE} pixels on their longest side (640x480 is plenty).")
     if size is not None and max(size) > MAX_FRAME_SIDE:
         return None, _error("Frame too large", 413, f"A {size[0]}x{size[1]} frame is too large; send frames at most "
                             f"{MAX_FRAME_SIDE} pixels on their longest side (640x480 is plenty).")

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from formcheck.storage.database import Programme, User
 from server.api.errors import Problem, not_found
+from server.core.validation import id_in_range
 
 LEVELS = ("initial", "intermediate", "advanced")
 
@@ -54,7 +55,7 @@ def can_see(user: User, row: Programme) -> bool:
 
 
 def visible_programme(db: Session, user: User, programme_id: int) -> Programme:
-    row = db.get(Programme, programme_id)
+    row = db.get(Programme, programme_id) if id_in_range(programme_id) else None
     if row is None or not can_see(user, row):
         raise not_found("programme")
     return row
@@ -62,7 +63,7 @@ def visible_programme(db: Session, user: User, programme_id: int) -> Programme:
 
 def assignable_programme(db: Session, therapist: User, programme_id: int) -> Programme:
     """A programme a therapist may assign: built in or their own."""
-    row = db.get(Programme, programme_id)
+    row = db.get(Programme, programme_id) if id_in_range(programme_id) else None
     if row is None or (row.owner_id is not None and row.owner_id != therapist.id):
         raise Problem(422, f"There is no programme {programme_id} you can assign.", "Unknown programme")
     return row

@@ -13,6 +13,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from server.web.assets import router as assets_router
+from server.web.assets import runtime_base
 from server.web.report_pdf import router as pdf_router
 
 HERE = Path(__file__).parent
@@ -23,6 +25,7 @@ templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(include_in_schema=False)
 router.mount(STATIC_URL, StaticFiles(directory=HERE / "static"), name="web-static")
 router.include_router(pdf_router)
+router.include_router(assets_router)  # on-device pose: the vendored WASM runtime and the model bundles
 
 
 # Pages only run their own scripts and talk to their own server (defence in depth against injected markup).
@@ -70,8 +73,11 @@ def login_page(request: Request):
 
 
 @router.post("/logout")
-def logout() -> Response:
-    """Forgets the login cookie (it is HttpOnly, so the page cannot)."""
+def logout(request: Request) -> Response:
+    """Ends the account's tokens and forgets the login cookie (it is HttpOnly, so the page cannot)."""
+    from server.api.routes.auth import revoke_tokens
+
+    revoke_tokens(request)
     response = RedirectResponse("/login?bye=1", status_code=303)
     response.delete_cookie(COOKIE_NAME, path="/")
     return response
@@ -124,7 +130,12 @@ def today_page(request: Request):
 
 @router.get("/exercise", response_class=HTMLResponse)
 def exercise_page(request: Request):
-    return _page(request, "exercise.html", "Exercise", "patient", "exercise")
+    response = _page(request, "exercise.html", "Exercise", "patient", "exercise", runtime=runtime_base() or "")
+    if "Content-Security-Policy" in response.headers:  # the on-device pose model is WebAssembly
+        csp = response.headers["Content-Security-Policy"]
+        response.headers["Content-Security-Policy"] = csp.replace("script-src 'self'",
+                                                                  "script-src 'self' 'wasm-unsafe-eval'")
+    return response
 
 
 @router.get("/history", response_class=HTMLResponse)

@@ -12,7 +12,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from formcheck.storage.database import User
-from server.api.deps import DB, CurrentUser, visible_session
+from server.api.deps import DB, CurrentUser, SessionId, visible_session
 from server.services.reports import detail
 
 router = APIRouter()
@@ -23,7 +23,7 @@ INK, MUTED, BRAND, BAND = "#1b1f24", "#4d5662", "#0b5cad", "#1d7a36"
 
 
 @router.get("/sessions/{session_id}/report.pdf")
-def session_report_pdf(session_id: int, user: CurrentUser, db: DB) -> Response:
+def session_report_pdf(session_id: SessionId, user: CurrentUser, db: DB) -> Response:
     """The session as a printable PDF (same access rules as the session itself)."""
     row = visible_session(db, user, session_id)
     patient = db.get(User, row.patient_id) if row.patient_id else None

@@ -29,7 +29,7 @@ def test_defaults_are_a_single_machine_setup(tmp_path):
     assert s.data_dir.is_dir()  # made for the SQLite file
     assert (s.model, s.exercise_dir, s.host, s.port) == ("full", None, "127.0.0.1", 8000)
     assert s.max_upload_mb == 500 and s.job_workers >= 1
-    assert (s.models_dir / "SHA256SUMS").is_file()
+    assert s.models_dir == tmp_path / "xdg" / "formcheck" / "models"  # platformdirs, unless FORMCHECK_MODELS
 
 
 def test_the_environment_sets_every_field(monkeypatch, tmp_path):

@@ -91,7 +91,7 @@ def test_report_gives_the_range_reached():
     ({"target": 120}, "between rest"),
     ({"target": 155}, "between rest"),
     ({"rest": 128}, "between rest"),
-    ({"rest": 145, "target": 141}, "hysteresis"),
+    ({"rest": 144, "target": 141}, "hysteresis"),
 ])
 def test_spec_bounds_are_checked(cal, message):
     with pytest.raises(ValueError, match=message):

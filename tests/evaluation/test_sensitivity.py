@@ -33,5 +33,7 @@ def test_sensitivity_replays_the_bundled_sample(tmp_path):
     assert 0 <= s.changed <= s.perturbations
     assert set(s.by_threshold) == {f"squat: {name}" for name, _ in thresholds(load_spec("squat"))}
     assert all(v["moves"] + v["invalid"] == 2 for v in s.by_threshold.values())  # -10% and +10% of each
-    assert sum(v["moves"] for v in s.by_threshold.values()) >= 2 * len(s.by_threshold) - 2
+    # a move past a neighbouring bound makes the spec invalid: counted, not run (10% of a calibration bound of
+    # 140° crosses the target's or the rest's bound)
+    assert all(v["moves"] >= 1 for k, v in s.by_threshold.items() if ".calibrate." not in k)
     assert format_sensitivity(s).startswith(f"thresholds moved by ±10%: {s.perturbations} runs")

@@ -8,13 +8,11 @@ from formcheck.pose.models import ModelError, bundle_path, check_model, expected
 
 
 def test_missing_model_says_how_to_rebuild(tmp_path):
-    shutil.copy(modelbuild.MODELS_DIR / "SHA256SUMS", tmp_path)
     with pytest.raises(ModelError, match="formcheck models build"):
         check_model("full", tmp_path)
 
 
 def test_corrupt_model_is_detected(tmp_path):
-    shutil.copy(modelbuild.MODELS_DIR / "SHA256SUMS", tmp_path)
     bundle_path("lite", tmp_path).write_bytes(b"not a model")
     with pytest.raises(ModelError, match="corrupt"):
         check_model("lite", tmp_path)
@@ -29,6 +27,26 @@ def test_unreadable_model_is_a_message(tmp_path):
 def test_unknown_variant():
     with pytest.raises(ModelError, match="lite, full, heavy"):
         bundle_path("medium")
+
+
+def test_checksums_ship_inside_the_package():
+    """Every bundle has a sha256 in the package's data, so the check is never skipped."""
+    sums = expected_sums()
+    assert sorted(sums) == [f"pose_landmarker_{v}.task" for v in ("full", "heavy", "lite")]
+    assert all(len(d) == 64 for d in sums.values())
+
+
+def test_models_folder_is_the_user_data_folder_unless_overridden(monkeypatch, tmp_path):
+    for name in ("FORMCHECK_MODELS", "FORMCHECK_MODELS_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)  # no .env file
+    assert modelbuild.models_dir() == tmp_path / "xdg" / "formcheck" / "models"
+    monkeypatch.setenv("FORMCHECK_MODELS_DIR", str(tmp_path / "old"))
+    assert modelbuild.models_dir() == tmp_path / "old"
+    monkeypatch.setenv("FORMCHECK_MODELS", str(tmp_path / "new"))
+    assert modelbuild.models_dir() == tmp_path / "new"  # FORMCHECK_MODELS wins
+    assert bundle_path("full") == tmp_path / "new" / "pose_landmarker_full.task"
 
 
 def test_installed_bundles_hold_both_models_with_metadata():
@@ -50,12 +68,9 @@ def test_installed_bundles_hold_both_models_with_metadata():
 
 @pytest.mark.slow
 def test_build_is_reproducible(tmp_path):
-    """Builds from the npm registry package and must give byte-identical bundles (sha256 in models/)."""
+    """Builds from the npm registry package and must give byte-identical bundles (the packaged sha256)."""
     if shutil.which("npm") is None:
         pytest.skip("npm not installed")
-    for f in ("SHA256SUMS", "inner_sha256.json"):
-        shutil.copy(modelbuild.MODELS_DIR / f, tmp_path)
     written = modelbuild.build_models(tmp_path, ("lite",))
     assert written == [bundle_path("lite", tmp_path)]
     assert check_model("lite", tmp_path)
-    assert expected_sums(tmp_path)["pose_landmarker_lite.task"]

@@ -131,7 +131,9 @@ def test_users_passwd_and_list_cli(tmp_path):
     run(app, ["users", "add", "pat1", "--role", "patient", "--therapist", "ther1", "--password-stdin", "--db", url],
         input=PASSWORD + "\n")
     listing = run(app, ["users", "list", "--db", url]).output.splitlines()
-    assert listing[0].split()[:2] == ["ther1", "therapist"] and "therapist ther1" in listing[1]
+    assert listing[0].split() == ["USERNAME", "ROLE", "LEVEL", "THERAPIST", "NAME"]
+    assert listing[1].split()[:2] == ["ther1", "therapist"] and listing[2].split()[:4] == [
+        "pat1", "patient", "initial", "ther1"]
     changed = run(app, ["users", "passwd", "pat1", "--password-stdin", "--db", url], input="a-new-password\n")
     assert changed.exit_code == 0, changed.output
     store = Store(url)

@@ -1,5 +1,6 @@
-"""Exercising in the browser, end to end: Chromium's fake webcam plays a real clip, the page streams JPEG
-frames to /api/live, the real pose model and engine run in the server, and the page shows the count.
+"""Exercising in the browser, end to end: Chromium's fake webcam plays a real clip; with ``?pose=server`` the page
+streams JPEG frames to /api/live and the real pose model runs in the server (the fallback mode); otherwise the
+page runs the pose model itself (test_web_live_on_device.py). The engine runs in the server; the page shows the count.
 
 samples/squat_side.mp4 has two squats (about 8.9-11.3 s and 15.4-18.1 s). The fake camera plays 6.5-20.5 s
 in a loop, so after the second squat there are about 5 s before the loop's next squat.
@@ -8,43 +9,16 @@ in a loop, so after the second squat there are about 5 s before the loop's next 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-import cv2
 import pytest
 from playwright.sync_api import expect
 from webutil import REPO, browser, log_in, page_errors, require_chromium, running_server, screenshot, wait_until
 
+from formcheck.bench.live_page import write_y4m  # also the page benchmark's
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CLIP = REPO / "samples" / "squat_side.mp4"
-
-
-def write_y4m(src: Path, dst: Path, start_s: float, end_s: float, size=(360, 640), fps: int = 15) -> int:
-    """A part of a video as an uncompressed Y4M file (what Chromium's fake camera plays); returns frames."""
-    cap = cv2.VideoCapture(str(src))
-    if not cap.isOpened():
-        raise FileNotFoundError(src)
-    src_fps = cap.get(cv2.CAP_PROP_FPS)
-    w, h = size
-    written = 0
-    with dst.open("wb") as out:
-        out.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
-        index, next_t = 0, start_s
-        while next_t < end_s:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            t = index / src_fps
-            index += 1
-            if t + 0.5 / src_fps < next_t:
-                continue
-            small = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
-            out.write(b"FRAME\n" + cv2.cvtColor(small, cv2.COLOR_BGR2YUV_I420).tobytes())
-            written += 1
-            next_t += 1.0 / fps
-    cap.release()
-    return written
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +52,7 @@ def patient_page(live_site):
 def test_exercise_page_counts_squats_from_fake_webcam(live_site, patient_page):
     server, _, patient_id = live_site
     page = patient_page
-    page.goto(f"{server.url}/exercise?exercise=squat")
+    page.goto(f"{server.url}/exercise?exercise=squat&pose=server")  # server-side inference: the fallback
     page.get_by_role("button", name="Start").click()
     count = page.locator("#rep-count")
     # 14 s of clip in real time plus the model's start-up; the count must reach 2 during the first pass
@@ -102,7 +76,7 @@ def test_exercise_page_counts_squats_from_fake_webcam(live_site, patient_page):
 
     stored = server.api("GET", f"/api/sessions/{session_id}", "therapist").json()
     assert stored["patient_id"] == patient_id and stored["kind"] == "live"
-    assert stored["rep_count"] == 2
+    assert stored["rep_count"] == 2 and stored["source"] == "websocket"
     assert [(p["rating"], p["location"]) for p in stored["pain"]] == [(3, "lower back")]
 
 
@@ -115,7 +89,7 @@ def test_programme_in_the_browser_moves_to_the_next_exercise(live_site, patient_
     page.wait_for_url(re.compile(r"/exercise\?programme="))
     page.get_by_role("button", name="Start").click()
     title = page.locator("#exercise-title")
-    expect(title).to_have_text(first["name"])
+    expect(title).to_have_text(first["name"], timeout=60_000)  # after the on-device model has loaded
     page.locator("#conn").filter(has_text="frames per second").wait_for(timeout=30_000)
     page.get_by_role("button", name="Next exercise").click()
     expect(title).to_have_text(second["name"])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
 HERE = Path(__file__).parent
@@ -27,6 +27,8 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database behind ``engine`` to ``revision`` (default: the newest)."""
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # API processes and workers starting together migrate one at a time
+            conn.execute(text("SELECT pg_advisory_xact_lock(7146372251)"))
         cfg = alembic_config(engine)
         cfg.attributes["connection"] = conn
         tables = set(inspect(conn).get_table_names())

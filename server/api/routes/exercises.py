@@ -13,6 +13,7 @@ from formcheck.storage.specs import ExerciseSpecVersion, spec_versions
 from server.api.deps import DB, CurrentUser, Therapist
 from server.api.errors import Problem, not_found
 from server.api.schemas.exercises import CatalogExercise, ExerciseDetail, SpecVersionOut
+from server.core.validation import DB_ID_MAX, multi_line
 from server.services.catalog import catalog_entry, catalog_infos, exercise_info, save_spec
 
 router = APIRouter(prefix="/api/exercises", tags=["exercises"])
@@ -48,9 +49,27 @@ async def _spec_body(request: Request) -> object:
     if len(raw) > MAX_SPEC_BYTES:
         raise Problem(413, f"An exercise spec is at most {MAX_SPEC_BYTES // 1024} KB.", "Spec too large")
     try:
-        return yaml.safe_load(raw.decode("utf-8"))  # YAML is a superset of JSON: one parser for both
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        data = yaml.safe_load(multi_line(raw.decode("utf-8")))  # YAML is a superset of JSON: one parser for both
+        _check_strings(data)  # also what JSON escapes (\u0000) decode to
+        return data
+    except ValueError as exc:  # control characters, UnicodeDecodeError
+        raise Problem(422, f"The spec cannot be read: it {exc}" if "must not" in str(exc) else
+                      f"The spec cannot be read as JSON or YAML: {exc}", "Invalid exercise spec") from None
+    except yaml.YAMLError as exc:
         raise Problem(422, f"The spec cannot be read as JSON or YAML: {exc}", "Invalid exercise spec") from None
+
+
+def _check_strings(data: object) -> None:
+    """``ValueError`` when a key or text anywhere in the parsed spec holds a control character."""
+    if isinstance(data, str):
+        multi_line(data)
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            _check_strings(key)
+            _check_strings(value)
+    elif isinstance(data, list):
+        for value in data:
+            _check_strings(value)
 
 
 @router.get("", response_model=list[CatalogExercise])
@@ -75,7 +94,7 @@ def list_versions(exercise: ExerciseId, user: CurrentUser, db: DB):
 
 
 @router.get("/{exercise}/versions/{version}", response_model=SpecVersionOut)
-def get_version(exercise: ExerciseId, version: int, user: CurrentUser, db: DB):
+def get_version(exercise: ExerciseId, version: Annotated[int, Path(ge=1, le=DB_ID_MAX)], user: CurrentUser, db: DB):
     """One stored version of the exercise."""
     row = next((r for r in spec_versions(db, exercise) if r.version == version), None)
     if row is None:

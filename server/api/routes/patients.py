@@ -7,10 +7,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from formcheck.storage.database import LevelChange, Programme, User
-from server.api.deps import DB, CurrentUser, Therapist, visible_patient
+from server.api.deps import DB, CurrentUser, PatientId, Therapist, visible_patient
 from server.api.errors import Problem
 from server.api.schemas import LevelChangeIn, LevelSuggestion, PatientCreate, PatientOut, PatientUpdate
-from server.core.auth import hash_password
+from server.core.auth import hash_password, password_problem
 from server.services import progress
 from server.services.programmes import assignable_programme, builtin_for_level, patient_programme
 
@@ -36,6 +36,8 @@ def create_patient(body: PatientCreate, user: Therapist, db: DB):
     """Create a patient account (the patient logs in with this username and password)."""
     if db.scalars(select(User).where(User.username == body.username)).first():
         raise Problem(409, f"The username {body.username!r} is taken.", "Username taken")
+    if problem := password_problem(body.password, body.username):
+        raise Problem(422, f"password: {problem}.", "Invalid request")
     programme = builtin_for_level(db, body.level)
     patient = User(
         username=body.username,
@@ -63,12 +65,12 @@ def list_patients(user: Therapist, db: DB):
 
 
 @router.get("/{patient_id}", response_model=PatientOut)
-def get_patient(patient_id: int, user: CurrentUser, db: DB):
+def get_patient(patient_id: PatientId, user: CurrentUser, db: DB):
     return patient_out(db, visible_patient(db, user, patient_id))
 
 
 @router.patch("/{patient_id}", response_model=PatientOut)
-def update_patient(patient_id: int, body: PatientUpdate, user: Therapist, db: DB):
+def update_patient(patient_id: PatientId, body: PatientUpdate, user: Therapist, db: DB):
     """Change display name, level, programme (built in or the therapist's own) or whether videos are kept."""
     patient = visible_patient(db, user, patient_id)
     if body.display_name is not None:
@@ -91,18 +93,18 @@ def update_patient(patient_id: int, body: PatientUpdate, user: Therapist, db: DB
 
 
 @router.get("/{patient_id}/trends")
-def patient_trends(patient_id: int, user: CurrentUser, db: DB) -> dict:
+def patient_trends(patient_id: PatientId, user: CurrentUser, db: DB) -> dict:
     """Per exercise per ISO week: reps done vs target, average score, hold seconds, range of motion; pain."""
     return progress.trends(db, visible_patient(db, user, patient_id))
 
 
 @router.get("/{patient_id}/level-suggestion", response_model=LevelSuggestion)
-def level_suggestion(patient_id: int, user: Therapist, db: DB):
+def level_suggestion(patient_id: PatientId, user: Therapist, db: DB):
     return progress.level_suggestion(db, visible_patient(db, user, patient_id))
 
 
 @router.post("/{patient_id}/level", response_model=PatientOut)
-def change_level(patient_id: int, body: LevelChangeIn, user: Therapist, db: DB):
+def change_level(patient_id: PatientId, body: LevelChangeIn, user: Therapist, db: DB):
     """Accept a level change: records it and assigns that level's built-in programme. ``accept: false`` records
     that a suggested level-up was declined: it is suggested again only after more good sessions."""
     patient = visible_patient(db, user, patient_id)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy import func, or_, select
 
 from formcheck.storage.database import Programme, User
-from server.api.deps import DB, CurrentUser, Therapist
+from server.api.deps import DB, CurrentUser, ProgrammeId, Therapist
 from server.api.errors import Problem
 from server.api.schemas import ProgrammeIn, ProgrammeOut, TodayProgramme
 from server.services.catalog import check_exercise, exercise_info
@@ -42,7 +42,7 @@ def create_programme(body: ProgrammeIn, user: Therapist, db: DB):
 
 
 @router.get("/programmes/{programme_id}", response_model=ProgrammeOut)
-def get_programme(programme_id: int, user: CurrentUser, db: DB):
+def get_programme(programme_id: ProgrammeId, user: CurrentUser, db: DB):
     return to_dict(visible_programme(db, user, programme_id))
 
 
@@ -54,7 +54,7 @@ def _own(db, user: User, programme_id: int) -> Programme:
 
 
 @router.put("/programmes/{programme_id}", response_model=ProgrammeOut)
-def update_programme(programme_id: int, body: ProgrammeIn, user: Therapist, db: DB):
+def update_programme(programme_id: ProgrammeId, body: ProgrammeIn, user: Therapist, db: DB):
     row = _own(db, user, programme_id)
     row.name, row.description, row.level, row.items = body.name, body.description, body.level, _checked_items(body)
     db.commit()
@@ -62,7 +62,7 @@ def update_programme(programme_id: int, body: ProgrammeIn, user: Therapist, db: 
 
 
 @router.delete("/programmes/{programme_id}", status_code=204)
-def delete_programme(programme_id: int, user: Therapist, db: DB):
+def delete_programme(programme_id: ProgrammeId, user: Therapist, db: DB):
     row = _own(db, user, programme_id)
     users = db.scalar(select(func.count()).select_from(User).where(User.programme_id == row.id))
     if users:

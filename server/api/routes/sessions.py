@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from fastapi.responses import FileResponse
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from formcheck.storage.database import ExerciseSession, Note, PainReport, User
-from server.api.deps import DB, CurrentUser, SettingsDep, Therapist, visible_patient, visible_session
+from server.api.deps import (
+    DB,
+    CurrentUser,
+    PatientFilter,
+    SessionId,
+    SettingsDep,
+    Therapist,
+    visible_patient,
+    visible_session,
+)
 from server.api.errors import not_found
 from server.api.schemas import NoteIn, NoteOut, PainIn, PainRecorded, SessionDetail, SessionSummary
 from server.services.reports import detail, summary, to_csv
+from server.storage.videos import video_response
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
@@ -25,7 +34,7 @@ _EAGER = (
 
 
 @router.get("", response_model=list[SessionSummary])
-def list_sessions(user: CurrentUser, db: DB, patient_id: int | None = None, limit: int = 200):
+def list_sessions(user: CurrentUser, db: DB, patient_id: PatientFilter = None, limit: int = 200):
     """Newest first: a patient's own sessions; a therapist's patients' sessions (or one patient's)."""
     query = select(ExerciseSession).options(*_EAGER).order_by(ExerciseSession.started_at.desc())
     if patient_id is not None:
@@ -39,14 +48,14 @@ def list_sessions(user: CurrentUser, db: DB, patient_id: int | None = None, limi
 
 
 @router.get("/{session_id}", response_model=SessionDetail, response_model_exclude_unset=True)
-def get_session(session_id: int, user: CurrentUser, db: DB):
+def get_session(session_id: SessionId, user: CurrentUser, db: DB):
     """The scored session: the keys of ``formcheck analyze --json`` (reps, holds, warnings, pain, summary, series,
     recognition, ...) plus sets, notes, status and the video link."""
     return detail(db, visible_session(db, user, session_id))
 
 
 @router.get("/{session_id}/export.json")
-def export_json(session_id: int, user: CurrentUser, db: DB):
+def export_json(session_id: SessionId, user: CurrentUser, db: DB):
     d = SessionDetail.model_validate(detail(db, visible_session(db, user, session_id)))
     data = d.model_dump_json(indent=2, exclude_unset=True)
     return Response(
@@ -57,7 +66,7 @@ def export_json(session_id: int, user: CurrentUser, db: DB):
 
 
 @router.get("/{session_id}/export.csv")
-def export_csv(session_id: int, user: CurrentUser, db: DB):
+def export_csv(session_id: SessionId, user: CurrentUser, db: DB):
     """One line per rep, hold, warning and pain report."""
     text = to_csv(detail(db, visible_session(db, user, session_id)))
     return Response(
@@ -68,17 +77,17 @@ def export_csv(session_id: int, user: CurrentUser, db: DB):
 
 
 @router.get("/{session_id}/video")
-def session_video(session_id: int, user: CurrentUser, db: DB, settings: SettingsDep):
+def session_video(session_id: SessionId, user: CurrentUser, db: DB, settings: SettingsDep):
     """The annotated video, when the patient's videos are kept."""
     row = visible_session(db, user, session_id)
-    path = settings.video_dir / row.video_file if row.video_file else None
-    if path is None or not path.is_file():
+    response = video_response(settings, row.video_file)  # from the data folder or the object storage
+    if response is None:
         raise not_found("video for this session (videos are kept only when the patient's setting allows)")
-    return FileResponse(path, media_type="video/webm" if path.suffix == ".webm" else "video/mp4")
+    return response
 
 
 @router.post("/{session_id}/notes", response_model=NoteOut, status_code=201)
-def add_note(session_id: int, body: NoteIn, user: Therapist, db: DB):
+def add_note(session_id: SessionId, body: NoteIn, user: Therapist, db: DB):
     row = visible_session(db, user, session_id)
     note = Note(session_id=row.id, author_id=user.id, text=body.text)
     db.add(note)
@@ -87,7 +96,7 @@ def add_note(session_id: int, body: NoteIn, user: Therapist, db: DB):
 
 
 @router.post("/{session_id}/pain", response_model=PainRecorded, status_code=201)
-def add_pain(session_id: int, body: PainIn, user: CurrentUser, db: DB):
+def add_pain(session_id: SessionId, body: PainIn, user: CurrentUser, db: DB):
     """Record a pain report (0-10, where) on a session."""
     row = visible_session(db, user, session_id)
     exercise = row.sets[-1].exercise if row.sets else (row.title or "")

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from formcheck.storage.database import ExerciseSession, Job, Programme, User
 from server.api.deps import DB, CurrentUser, SettingsDep, visible_patient
 from server.api.errors import Problem, not_found
 from server.api.schemas import UploadAccepted
+from server.core.validation import DbId, Line
 from server.services.catalog import check_exercise, exercise_info, recognition_available
 from server.services.programmes import can_see
-from server.services.uploads import CHUNK, check_video, new_upload_path, too_large
+from server.services.upload_stream import receive_multipart
+from server.services.uploads import check_video, new_upload_path, store_upload, too_large
 
 router = APIRouter(prefix="/api", tags=["uploads"])
 
@@ -48,23 +51,61 @@ def _what(db, user: User, patient: User, exercise: str | None, programme_id: int
     return "auto", {"exercises": exercises}, programme.name
 
 
-async def _receive(file: UploadFile, settings) -> tuple[Path, object]:
-    """Write the upload under a server-made name, within the size limit, and open it as a video."""
+class UploadForm(BaseModel):
+    """The text fields of the upload form."""
+
+    model_config = ConfigDict(extra="ignore")
+    exercise: Line | None = Field(None, max_length=80, description="catalog exercise id, or 'auto' to recognise it")
+    patient_id: DbId | None = Field(None, description="for therapists: whose video this is")
+    programme_id: DbId | None = Field(None, description="the video shows one of this programme's exercises")
+
+
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": "MP4, MOV, WebM or AVI"},
+                        **UploadForm.model_json_schema()["properties"],
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def _form(fields: dict[str, str]) -> UploadForm:
+    try:  # an empty field is an absent one (as a browser sends an empty select)
+        return UploadForm.model_validate({k: v for k, v in fields.items() if v != ""})
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
+
+
+async def _receive(request: Request, settings):
+    """Stream the upload into a server-made file within the size limit (the form's fields beside it)."""
     limit = int(settings.max_upload_mb * 1024 * 1024)
-    if file.size is not None and file.size > limit:
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit + 64 * 1024:
         raise too_large(settings)
-    path = new_upload_path(settings)
+    upload = await receive_multipart(request, file_field="file", new_path=lambda: new_upload_path(settings),
+                                     limit=limit, too_large=lambda: too_large(settings))
+    if upload.path is None:
+        raise RequestValidationError([{"loc": ("body", "file"), "msg": "send the video in the field 'file'",
+                                       "type": "missing"}])
+    return upload
+
+
+async def _checked_video(path: Path, settings):
+    """Open the stored upload as a video (header limits first); the file is removed when it is refused."""
     try:
-        written = 0
-        with path.open("wb") as out:
-            while chunk := await file.read(CHUNK):
-                written += len(chunk)
-                if written > limit:
-                    raise too_large(settings)
-                out.write(chunk)
-        if written == 0:
+        if path.stat().st_size == 0:
             raise Problem(422, "The uploaded file is empty.", "Empty file")
-        return path, await run_in_threadpool(check_video, path, settings)
+        return await run_in_threadpool(check_video, path, settings)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -93,22 +134,23 @@ def _queue(db, patient: User, exercise: str, options: dict | None, programme: st
     return job
 
 
-@router.post("/uploads", response_model=UploadAccepted, status_code=202)
-async def upload_video(
-    request: Request,
-    user: CurrentUser,
-    db: DB,
-    settings: SettingsDep,
-    file: Annotated[UploadFile, File(description="the video (MP4, MOV, WebM, AVI)")],
-    exercise: Annotated[str | None, Form(description="catalog exercise id, or 'auto' to recognise it")] = None,
-    patient_id: Annotated[int | None, Form(description="for therapists: whose video this is")] = None,
-    programme_id: Annotated[int | None, Form(description="the video shows one of this programme's exercises")] = None,
-):
-    """Upload a video of one exercise (named, or recognised among a programme's exercises); it is analysed in
-    the background (poll ``/api/jobs/{job_id}``)."""
-    patient = _owner(db, user, patient_id)
-    exercise, options, programme_name = _what(db, user, patient, exercise, programme_id)
-    path, info = await _receive(file, settings)
-    job = _queue(db, patient, exercise, options, programme_name, file.filename, path, info.duration_s, settings.model)
+@router.post("/uploads", response_model=UploadAccepted, status_code=202, openapi_extra=UPLOAD_BODY)
+async def upload_video(request: Request, user: CurrentUser, db: DB, settings: SettingsDep):
+    """Upload a video of one exercise (named, or recognised among a programme's exercises) as multipart/form-data:
+    ``file``, ``exercise``, ``patient_id``, ``programme_id``. It is analysed in the background (poll
+    ``/api/jobs/{job_id}``). The login is checked before the body is read, and the body is read only up to the size
+    limit."""
+    upload = await _receive(request, settings)  # after authentication (a dependency): 401 before any byte is read
+    try:
+        form = _form(upload.fields)
+        patient = _owner(db, user, form.patient_id)
+        exercise, options, programme_name = _what(db, user, patient, form.exercise, form.programme_id)
+    except BaseException:
+        upload.path.unlink(missing_ok=True)
+        raise
+    info = await _checked_video(upload.path, settings)
+    await run_in_threadpool(store_upload, upload.path, settings)  # where workers read it (disk or object storage)
+    job = _queue(db, patient, exercise, options, programme_name, upload.filename, upload.path, info.duration_s,
+                 settings.model)
     request.app.state.jobs.submit(job.id)
     return UploadAccepted(job_id=job.id, session_id=job.session_id)

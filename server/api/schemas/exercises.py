@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
+
+from server.api.schemas.common import UtcDatetime
 
 Source = Literal["builtin", "folder", "database"]
 
@@ -39,5 +40,5 @@ class SpecVersionOut(BaseModel):
     exercise_id: str
     version: int
     author: str | None
-    created_at: datetime
+    created_at: UtcDatetime
     spec: dict[str, Any]

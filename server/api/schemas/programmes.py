@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from server.core.validation import Line, Text
+
 
 class ProgrammeItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    exercise: str = Field(min_length=1, max_length=80)
+    exercise: Line = Field(min_length=1, max_length=80)
     sets: int = Field(1, ge=1, le=20)
     reps: int | None = Field(None, ge=1, le=200)
     hold_s: float | None = Field(None, gt=0, le=600)
@@ -23,8 +25,8 @@ class ProgrammeItemIn(BaseModel):
 
 class ProgrammeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=120)
-    description: str = Field("", max_length=2000)
+    name: Line = Field(min_length=1, max_length=120)
+    description: Text = Field("", max_length=2000)
     level: str = Field("custom", pattern=r"^(initial|intermediate|advanced|custom)$")
     items: list[ProgrammeItemIn] = Field(min_length=1, max_length=50)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field
+
+from server.api.schemas.common import UtcDatetime
+from server.core.validation import Line, Text
 
 
 class SessionSummary(BaseModel):
@@ -14,8 +15,8 @@ class SessionSummary(BaseModel):
     title: str
     programme: str | None
     status: str  # recording | queued | running | completed | failed | cancelled | interrupted
-    started_at: datetime
-    ended_at: datetime | None
+    started_at: UtcDatetime
+    ended_at: UtcDatetime | None
     duration_s: float
     model: str
     rep_count: int
@@ -26,22 +27,24 @@ class SessionSummary(BaseModel):
 
 class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=1, max_length=10000)
+    text: Text = Field(min_length=1, max_length=10000)
 
 
 class NoteOut(BaseModel):
     id: int
     author_id: int | None
     text: str
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class PainIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rating: int = Field(ge=0, le=10)
-    location: str = Field("", max_length=120)
-    note: str = Field("", max_length=2000)
-    t_s: float | None = Field(None, ge=0, description="seconds into the session; default: its end")
+    location: Line = Field("", max_length=120)
+    note: Text = Field("", max_length=2000)
+    t_s: float | None = Field(
+        None, ge=0, le=24 * 3600, allow_inf_nan=False, description="seconds into the session; default: its end"
+    )
 
 
 class RecognitionCandidate(BaseModel):

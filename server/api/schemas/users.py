@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from server.api.schemas.common import UtcDatetime
+from server.core.validation import DbId, Line
 
 Level = Literal["initial", "intermediate", "advanced"]
 USERNAME = r"^[A-Za-z0-9_.@-]{3,80}$"
@@ -31,17 +33,17 @@ class UserOut(BaseModel):
 
 class PatientCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    username: str = Field(pattern=USERNAME, description="3-80 letters, digits or _ . @ -")
-    password: str = Field(min_length=8, max_length=200)
-    display_name: str = Field("", max_length=120)
+    username: Line = Field(pattern=USERNAME, description="3-80 letters, digits or _ . @ -")
+    password: Line = Field(min_length=8, max_length=200)
+    display_name: Line = Field("", max_length=120)
     level: Level = "initial"
 
 
 class PatientUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    display_name: str | None = Field(None, max_length=120)
+    display_name: Line | None = Field(None, max_length=120)
     level: Level | None = None
-    programme_id: int | None = None
+    programme_id: DbId | None = None
     keep_videos: bool | None = None
 
 
@@ -53,7 +55,7 @@ class PatientOut(BaseModel):
     programme_id: int | None
     programme: str | None
     keep_videos: bool
-    last_session_at: datetime | None
+    last_session_at: UtcDatetime | None
     sessions_done: int
     sessions_planned: int
     adherence: float | None

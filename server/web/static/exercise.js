@@ -1,7 +1,12 @@
-// Exercise in the browser: webcam -> JPEG frames -> WebSocket /api/live; the replies drive the skeleton,
-// the count, the hold ring and the cues drawn over the video. One frame in flight at a time, so a slow
-// server lowers the frame rate instead of building a queue.
+// Exercise in the browser. Two modes (docs/web.md):
+// - on device (preferred): the pose model runs in this browser (WASM); only landmark packets go over the
+//   WebSocket /api/live?mode=landmarks; the skeleton is drawn from the local landmarks at the camera's rate.
+// - on the server (fallback, when this browser cannot run the model): JPEG frames go to /api/live, one frame in
+//   flight at a time, so a slow server lowers the frame rate instead of building a queue.
+// Either way the replies (engine events and the session's state) drive the count, the hold ring and the cues.
+// "Video never leaves this device" (remembered by the browser) forbids the fallback.
 import { api, el, listOf, pretty, runPage, showError, textOf } from "./api.js";
+import { canRunOnDevice, drawable, encodePacket, loadPose } from "./on_device_pose.js";
 import { drawSkeleton } from "./skeleton.js";
 
 const params = new URLSearchParams(location.search);
@@ -10,6 +15,11 @@ const programmeParam = params.get("programme");
 const MAX_SIDE = 640; // frames sent are at most this many pixels on their long side
 const MIN_INTERVAL_MS = 1000 / 15; // at most 15 frames per second
 const REPLY_TIMEOUT_MS = 5000;
+const MIN_PACKET_INTERVAL_MS = 1000 / 30; // landmark packets: at most 30 per second (the server allows 40)
+const MAX_BUFFERED_BYTES = 64 * 1024; // a stalled connection skips packets instead of queueing them
+const poseParam = params.get("pose"); // "device" or "server": force a mode (tests, measuring)
+const modelParam = params.get("model") || "auto"; // on-device model: lite, full, or auto (by measured speed)
+const ONLY_DEVICE_KEY = "formcheck.videoStaysOnDevice";
 
 const $ = (id) => document.getElementById(id);
 const video = $("camera");
@@ -20,6 +30,7 @@ const ui = {
   count: $("rep-count"), target: $("rep-target"), holdBox: $("hold-box"), ring: $("hold-ring"), holdText: $("hold-text"),
   cue: $("cue"), state: $("state-msg"), conn: $("conn"), start: $("start"), stop: $("stop"), next: $("next"),
   pain: $("pain"), title: $("exercise-title"), setInfo: $("set-info"), unit: $("rep-unit"),
+  poseMode: $("pose-mode"), onlyDevice: $("only-device"),
 };
 
 let catalog = new Map();
@@ -42,6 +53,13 @@ let fpsStart = 0;
 let items = [];
 let setTarget = null; // targets of the current set, from the server's session / set messages
 let lastError = "";
+let mode = "frames"; // "landmarks" when the pose model runs on this device
+let pose = null; // { landmarker, model } once loaded (kept for the next Start)
+let lastPacket = 0;
+let lastVideoTime = -1;
+let flagged = new Set();
+let personSeen = false;
+let skipped = 0;
 
 function setState(text) {
   ui.state.textContent = text;
@@ -87,7 +105,34 @@ function liveUrl() {
   const q = new URLSearchParams();
   if (programmeParam) q.set("programme", programmeParam);
   else q.set("exercise", exerciseParam || "auto");
+  q.set("mode", mode);
+  if (mode === "landmarks") q.set("model", pose.model);
   return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/live?${q}`;
+}
+
+/** On-device pose when this browser can run it; the server's otherwise, unless the video must stay here. */
+async function choosePoseMode() {
+  const onlyDevice = poseParam === "device" || ui.onlyDevice.checked;
+  let why = "";
+  if (poseParam !== "server") {
+    try {
+      if (!canRunOnDevice()) throw new Error("this browser or server cannot run the on-device pose model");
+      pose = pose || (await loadPose(video, modelParam, setState));
+      mode = "landmarks";
+      ui.poseMode.textContent = `Pose found on this device (${pose.model} model): no video leaves this device.`;
+      return true;
+    } catch (err) {
+      why = err.message || String(err);
+      if (onlyDevice) {
+        showError(new Error(`The pose model cannot run in this browser (${why}), and the video must not leave this `
+          + "device, so exercising here is not possible. Try another browser, or upload a video instead."));
+        return false;
+      }
+    }
+  } else why = "chosen for this page";
+  mode = "frames";
+  ui.poseMode.textContent = `Pose found by the clinic's server (${why}): frames of the video are sent to it.`;
+  return true;
 }
 
 async function start() {
@@ -113,6 +158,11 @@ async function start() {
   }
   overlay.width = video.videoWidth;
   overlay.height = video.videoHeight;
+  if (!(await choosePoseMode())) {
+    finishUi();
+    setState("");
+    return;
+  }
   const scale = Math.min(1, MAX_SIDE / Math.max(video.videoWidth, video.videoHeight));
   grab.width = Math.round(video.videoWidth * scale);
   grab.height = Math.round(video.videoHeight * scale);
@@ -127,7 +177,10 @@ async function start() {
     ui.stop.disabled = false;
     ui.next.hidden = !programmeParam;
     setState("Get into position");
-    pump();
+    if (mode === "landmarks") {
+      lastVideoTime = -1;
+      detectLoop();
+    } else pump();
   });
   ws.addEventListener("message", (e) => typeof e.data === "string" && handle(JSON.parse(e.data)));
   ws.addEventListener("close", (e) => {
@@ -142,8 +195,47 @@ async function start() {
   ws.addEventListener("error", () => ui.conn.textContent = "Connection problem.");
 }
 
+function nextVideoFrame(fn) {
+  if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(fn);
+  else requestAnimationFrame(fn);
+}
+
+// On-device mode: each new camera frame -> local pose -> skeleton drawn now, landmark packet to the server.
+function detectLoop() {
+  if (!running || !ws || ws.readyState !== WebSocket.OPEN) return;
+  nextVideoFrame(() => {
+    if (!running) return;
+    const now = performance.now();
+    if (!paused && video.readyState >= 2 && video.currentTime !== lastVideoTime) {
+      lastVideoTime = video.currentTime;
+      let result;
+      try {
+        result = pose.landmarker.detectForVideo(video, now);
+      } catch (err) {
+        showError(new Error(`The pose model stopped working in this browser (${err.message || err}). Press Stop, then Start again.`));
+        paused = true;
+        return;
+      }
+      const points = drawable(result);
+      personSeen = !!points;
+      drawSkeleton(ctx, points, flagged);
+      frames += 1;
+      const elapsed = (performance.now() - fpsStart) / 1000;
+      if (elapsed > 2) ui.conn.textContent = `${(frames / elapsed).toFixed(1)} frames per second analysed on this device`;
+      if (now - lastPacket >= MIN_PACKET_INTERVAL_MS && ws.readyState === WebSocket.OPEN) {
+        if (ws.bufferedAmount > MAX_BUFFERED_BYTES) skipped += 1;
+        else {
+          lastPacket = now;
+          ws.send(encodePacket((now - t0) / 1000, video.videoWidth, video.videoHeight, result));
+        }
+      }
+    }
+    detectLoop();
+  });
+}
+
 function pump() {
-  if (!running || paused || inFlight || !ws || ws.readyState !== WebSocket.OPEN) return;
+  if (mode !== "frames" || !running || paused || inFlight || !ws || ws.readyState !== WebSocket.OPEN) return;
   const now = performance.now();
   const wait = MIN_INTERVAL_MS - (now - lastSend);
   if (wait > 0) {
@@ -186,7 +278,10 @@ function handle(msg) {
     case "session":
       sessionId = msg.session_id;
       items = msg.items || [];
-      if (items[0]) setTarget = items[0];
+      if (items[0]) {
+        setTarget = items[0];
+        if (items[0].name) ui.title.textContent = items[0].name;
+      }
       break;
     case "set":
       setTarget = msg;
@@ -224,12 +319,15 @@ function handle(msg) {
 }
 
 function onFrame(msg) {
-  frames += 1;
-  const elapsed = (performance.now() - fpsStart) / 1000;
-  if (elapsed > 2) ui.conn.textContent = `${(frames / elapsed).toFixed(1)} frames per second analysed`;
   const snap = msg.snapshot || {};
-  const flagged = new Set((snap.flagged_joints || []).filter(Number.isInteger));
-  drawSkeleton(ctx, msg.landmarks, flagged);
+  flagged = new Set((snap.flagged_joints || []).filter(Number.isInteger));
+  if (mode === "frames") {
+    frames += 1;
+    const elapsed = (performance.now() - fpsStart) / 1000;
+    if (elapsed > 2) ui.conn.textContent = `${(frames / elapsed).toFixed(1)} frames per second analysed`;
+    drawSkeleton(ctx, msg.landmarks, flagged);
+    personSeen = !!msg.landmarks;
+  }
   for (const ev of msg.events || []) {
     if (ev.type === "rep") repCount = ev.index ?? repCount + 1;
     else if (ev.type === "hold") holdCount += 1;
@@ -262,7 +360,7 @@ function onFrame(msg) {
   }
   if (snap.cue) showCue(snap.cue, 1);
   if (performance.now() > cueUntil) ui.cue.hidden = true;
-  if (!msg.landmarks) setState("Step into view: the whole body should be seen");
+  if (!personSeen) setState("Step into view: the whole body should be seen");
   else if (snap.state !== undefined) setState(snap.message || (snap.holding ? "Hold it" : ""));
   else if (ui.state.textContent.startsWith("Step into view")) setState("");
 }
@@ -381,6 +479,11 @@ runPage(async () => {
   };
   mirror.addEventListener("change", applyMirror);
   applyMirror();
+  ui.onlyDevice.checked = localStorage.getItem(ONLY_DEVICE_KEY) === "1";
+  ui.onlyDevice.addEventListener("change", () => localStorage.setItem(ONLY_DEVICE_KEY, ui.onlyDevice.checked ? "1" : "0"));
+  ui.poseMode.textContent = poseParam !== "server" && canRunOnDevice()
+    ? "The pose model runs on this device when it can: no video leaves it."
+    : "Pose is found by the clinic's server: frames of the video are sent to it.";
   ui.start.addEventListener("click", start);
   ui.start.disabled = false;
   ui.stop.addEventListener("click", stop);
@@ -401,5 +504,6 @@ runPage(async () => {
   window.addEventListener("pagehide", () => {
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "stop" }));
     stopCamera();
+    if (pose) pose.landmarker.close();
   });
 });

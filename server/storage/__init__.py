@@ -1,0 +1,1 @@
+"""Where uploaded and annotated videos are kept: the local data folder, or S3-compatible object storage."""
