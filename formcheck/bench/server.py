@@ -176,9 +176,11 @@ def setup_accounts(server: ServerProcess, patient: str = "patient1") -> tuple[Ap
 
 
 def stream_live(
-    base_url: str, token: str, clip: Path, exercise: str, max_frames: int | None = None, width: int = 360
+    base_url: str, token: str, clip: Path, exercise: str, max_frames: int | None = None, width: int = 360,
+    realtime: bool = True,
 ) -> dict:
-    """Stream a clip's frames as JPEG over ``/api/live`` (with the clip's timestamps); replies and latencies."""
+    """Stream a clip's frames as JPEG over ``/api/live`` (with the clip's timestamps); replies and latencies.
+    ``realtime`` sends no faster than the clip plays, as a camera would (the server rate-limits frames)."""
     import cv2
     from websockets.sync.client import connect
 
@@ -191,9 +193,12 @@ def stream_live(
         first = json.loads(ws.recv(timeout=60))
         if first.get("type") != "session":
             return {"first": first, "replies": [], "latencies_ms": [], "summary": None}
+        start = time.monotonic()
         for frame in source:
             if max_frames is not None and frame.index >= max_frames:
                 break
+            if realtime:
+                time.sleep(max(0.0, start + frame.timestamp - time.monotonic()))
             h, w = frame.image.shape[:2]
             image = cv2.resize(frame.image, (width, round(h * width / w))) if w > width else frame.image
             jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])[1].tobytes()

@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     # live WebSocket limits (docs/web.md): connections, message rates, the pain report interval, inference threads
     live_max_connections: int = 40  # live sessions at once, all users (shared across processes with redis_url)
     live_max_connections_per_user: int = 2  # live sessions at once of one user
-    live_max_frames_per_s: float = 20  # JPEG frames per second of one session (the page sends at most 15)
+    live_max_frames_per_s: float = 30  # JPEG frames per second of one session (a camera's rate; the page sends 15)
     live_max_landmarks_per_s: float = 40  # landmark messages per second of one session (camera rate is <= 30)
     live_max_controls_per_s: float = 5  # pain / next / frame_time-less text messages per second
     live_pain_interval_s: float = 3.0  # one pain report per this many seconds; more are answered, not stored
