@@ -17,7 +17,7 @@ from formcheck import __version__
 from formcheck.engine.catalog import use_catalog
 from formcheck.storage.database import Store, User
 from server.api import errors
-from server.api.routes import auth, exercises, health, jobs, live, patients, programmes, sessions, uploads
+from server.api.routes import audit, auth, exercises, health, jobs, live, patients, programmes, sessions, uploads
 from server.core.auth import COOKIE_NAME
 from server.core.files import secure_data_dir
 from server.core.headers import SecurityHeaders
@@ -122,7 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     _guard(app, settings)
     _offline_docs(app)
-    for module in (health, auth, patients, exercises, programmes, uploads, jobs, sessions, live):
+    for module in (health, auth, patients, exercises, programmes, uploads, jobs, sessions, live, audit):
         app.include_router(module.router)
     app.include_router(web_router)
     return app

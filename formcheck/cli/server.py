@@ -110,7 +110,7 @@ def worker(
 @users_app.command("add")
 def users_add(
     username: Annotated[str, typer.Argument(help="login name")],
-    role: Annotated[str, typer.Option(help="therapist or patient")] = "therapist",
+    role: Annotated[str, typer.Option(help="therapist, patient or admin (reads the audit log only)")] = "therapist",
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
     display_name: Annotated[str, typer.Option(help="name shown in the pages")] = "",
     therapist: Annotated[str | None, typer.Option(help="for a patient: the therapist's username")] = None,

@@ -57,7 +57,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True, index=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16))  # "therapist" | "patient"
+    role: Mapped[str] = mapped_column(String(16))  # "therapist" | "patient" | "admin"
     display_name: Mapped[str] = mapped_column(String(120), default="")
     therapist_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     level: Mapped[str] = mapped_column(String(16), default="initial")
@@ -234,6 +234,22 @@ class Job(Base):
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # ... while it keeps its lease
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class AuditEntry(Base):
+    """One audited action: who (user id, username, role), what (action), on which patient / session, when (UTC),
+    from where (client address). No foreign keys and no health data: entries outlive an erased patient."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    username: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    role: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    action: Mapped[str] = mapped_column(String(32))
+    patient_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    session_id: Mapped[int | None] = mapped_column(Integer)
+    address: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 def make_engine(url: str | None = None) -> Engine:

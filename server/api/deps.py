@@ -83,6 +83,15 @@ def therapist(user: CurrentUser) -> User:
 Therapist = Annotated[User, Depends(therapist)]
 
 
+def admin(user: CurrentUser) -> User:
+    if user.role != "admin":
+        raise Problem(403, "Only the clinic admin can do this.", "Forbidden")
+    return user
+
+
+Admin = Annotated[User, Depends(admin)]
+
+
 def visible_patient(db: Session, user: User, patient_id: int) -> User:
     """A patient the user may see (a therapist's own patient, or the patient themselves), else 404."""
     patient = db.get(User, patient_id) if id_in_range(patient_id) else None

@@ -22,8 +22,8 @@ def create_user(
     level: str = "initial",
 ) -> int:
     """Create an account; ``ValueError`` with a message for a person when it cannot be made."""
-    if role not in ("therapist", "patient"):
-        raise ValueError("the role must be 'therapist' or 'patient'")
+    if role not in ("therapist", "patient", "admin"):
+        raise ValueError("the role must be 'therapist', 'patient' or 'admin' (the clinic admin reads the audit log)")
     if not USERNAME.match(username):
         raise ValueError("the username must be 3-80 letters, digits or _ . @ -")
     check_new_password(password, username)

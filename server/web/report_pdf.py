@@ -7,12 +7,13 @@ import math
 import textwrap
 from datetime import datetime
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from formcheck.storage.database import User
 from server.api.deps import DB, CurrentUser, SessionId, visible_session
+from server.services import audit
 from server.services.reports import detail
 
 router = APIRouter()
@@ -23,9 +24,10 @@ INK, MUTED, BRAND, BAND = "#1b1f24", "#4d5662", "#0b5cad", "#1d7a36"
 
 
 @router.get("/sessions/{session_id}/report.pdf")
-def session_report_pdf(session_id: SessionId, user: CurrentUser, db: DB) -> Response:
+def session_report_pdf(session_id: SessionId, user: CurrentUser, db: DB, request: Request) -> Response:
     """The session as a printable PDF (same access rules as the session itself)."""
     row = visible_session(db, user, session_id)
+    audit.record(db, request, user, "session.report_pdf", patient_id=row.patient_id, session_id=row.id)
     patient = db.get(User, row.patient_id) if row.patient_id else None
     name = (patient.display_name or patient.username) if patient else ""
     pdf = session_pdf(detail(db, row), name)

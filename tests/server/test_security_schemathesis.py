@@ -1,4 +1,5 @@
-"""Generated requests (Schemathesis, from the app's own OpenAPI) as a patient and as a therapist: no answer is a
+"""Generated requests (Schemathesis, from the app's own OpenAPI) as a patient, as a therapist and as the clinic
+admin (the audit log's only reader): no answer is a
 5xx and every documented answer matches its schema (datetimes with a time zone included). In-process (ASGI),
 a bounded number of examples per operation, the same examples every run."""
 
@@ -22,10 +23,13 @@ def test_generated_requests_get_no_5xx_and_match_the_schema(tmp_path):
         add_user(client, "thera")
         therapist = login(client, "thera")
         pid = create_patient(client, therapist, "pat1")
-        stored_session(client, pid)
+        sid = stored_session(client, pid)
         client.post("/api/programmes", headers=therapist, json={"name": "mine", "items": [{"exercise": "squat",
                                                                                           "reps": 5}]})
         patient = login(client, "pat1")
+        client.get(f"/api/sessions/{sid}", headers=therapist)  # an audit entry for the admin to read
+        add_user(client, "clinic_admin", role="admin")
+        admin = login(client, "clinic_admin")
         schema = schemathesis.openapi.from_asgi("/openapi.json", client.app)
         failures: list[str] = []
         ran = 0
@@ -49,7 +53,7 @@ def test_generated_requests_get_no_5xx_and_match_the_schema(tmp_path):
         for result in schema.get_all_operations():
             operation = result.ok()
             if operation.label not in SKIPPED:
-                for role, headers in (("patient", patient), ("therapist", therapist)):
+                for role, headers in (("patient", patient), ("therapist", therapist), ("admin", admin)):
                     examples(operation, role, headers)
         assert ran > 200
         assert not failures, "\n\n".join(sorted(set(failures))[:20])

@@ -22,6 +22,7 @@ from server.core.auth import (
     verify_password,
 )
 from server.core.validation import Line, id_in_range
+from server.services import audit
 
 router = APIRouter(prefix="/api", tags=["auth"])
 MAX_USERNAME_LENGTH = 80
@@ -51,11 +52,12 @@ def login(form: Annotated[LoginForm, Depends()], db: DB, settings: SettingsDep, 
     if user is None:
         dummy_verify(form.password)
     if user is None or not user.active or not verify_password(user.password_hash, form.password):
+        audit.record(db, request, None, "login.failed", username=form.username)
         raise Problem(401, "Wrong username or password.", "Login failed", {"WWW-Authenticate": "Bearer"})
     throttle.succeeded(form.username, address)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(form.password)
-        db.commit()
+    audit.record(db, request, user, "login")
     token = create_token(user.id, user.role, settings.jwt_secret, settings.token_minutes, user.token_version)
     max_age = settings.token_minutes * 60
     response.set_cookie(

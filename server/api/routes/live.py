@@ -76,6 +76,8 @@ def _setup(ws: WebSocket, token: str | None, exercise: str | None, programme: st
     settings, store = ws.app.state.settings, ws.app.state.store
     with store.session() as db:
         user = user_from_token(db, settings, token or ws.cookies.get(COOKIE_NAME))
+        if user.role == "admin":
+            raise Problem(403, "The clinic admin account reads the audit log; it records no sessions.", "Forbidden")
         name, rows = _programme_rows(db, user, programme) if programme else (None, None)
         db.expunge(user)
     if rows is not None:

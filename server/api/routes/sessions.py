@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
@@ -19,6 +19,7 @@ from server.api.deps import (
 )
 from server.api.errors import not_found
 from server.api.schemas import NoteIn, NoteOut, PainIn, PainRecorded, SessionDetail, SessionSummary
+from server.services import audit
 from server.services.reports import detail, summary, to_csv
 from server.storage.videos import video_response
 
@@ -31,6 +32,13 @@ _EAGER = (
     selectinload(ExerciseSession.warnings),
     selectinload(ExerciseSession.pain_reports),
 )
+
+
+def _audited(db, request: Request, user, session_id: int, action: str) -> ExerciseSession:
+    """The session the user may see (else 404, not logged), with its access written to the audit log."""
+    row = visible_session(db, user, session_id)
+    audit.record(db, request, user, action, patient_id=row.patient_id, session_id=row.id)
+    return row
 
 
 @router.get("", response_model=list[SessionSummary])
@@ -48,15 +56,16 @@ def list_sessions(user: CurrentUser, db: DB, patient_id: PatientFilter = None, l
 
 
 @router.get("/{session_id}", response_model=SessionDetail, response_model_exclude_unset=True)
-def get_session(session_id: SessionId, user: CurrentUser, db: DB):
+def get_session(session_id: SessionId, user: CurrentUser, db: DB, request: Request):
     """The scored session: the keys of ``formcheck analyze --json`` (reps, holds, warnings, pain, summary, series,
     recognition, ...) plus sets, notes, status and the video link."""
-    return detail(db, visible_session(db, user, session_id))
+    row = _audited(db, request, user, session_id, "session.view")
+    return detail(db, row)
 
 
 @router.get("/{session_id}/export.json")
-def export_json(session_id: SessionId, user: CurrentUser, db: DB):
-    d = SessionDetail.model_validate(detail(db, visible_session(db, user, session_id)))
+def export_json(session_id: SessionId, user: CurrentUser, db: DB, request: Request):
+    d = SessionDetail.model_validate(detail(db, _audited(db, request, user, session_id, "session.export_json")))
     data = d.model_dump_json(indent=2, exclude_unset=True)
     return Response(
         data,
@@ -66,9 +75,9 @@ def export_json(session_id: SessionId, user: CurrentUser, db: DB):
 
 
 @router.get("/{session_id}/export.csv")
-def export_csv(session_id: SessionId, user: CurrentUser, db: DB):
+def export_csv(session_id: SessionId, user: CurrentUser, db: DB, request: Request):
     """One line per rep, hold, warning and pain report."""
-    text = to_csv(detail(db, visible_session(db, user, session_id)))
+    text = to_csv(detail(db, _audited(db, request, user, session_id, "session.export_csv")))
     return Response(
         text,
         media_type="text/csv; charset=utf-8",
@@ -77,21 +86,22 @@ def export_csv(session_id: SessionId, user: CurrentUser, db: DB):
 
 
 @router.get("/{session_id}/video")
-def session_video(session_id: SessionId, user: CurrentUser, db: DB, settings: SettingsDep):
+def session_video(session_id: SessionId, user: CurrentUser, db: DB, settings: SettingsDep, request: Request):
     """The annotated video, when the patient's videos are kept."""
     row = visible_session(db, user, session_id)
     response = video_response(settings, row.video_file)  # from the data folder or the object storage
     if response is None:
         raise not_found("video for this session (videos are kept only when the patient's setting allows)")
+    audit.record(db, request, user, "session.video", patient_id=row.patient_id, session_id=row.id)
     return response
 
 
 @router.post("/{session_id}/notes", response_model=NoteOut, status_code=201)
-def add_note(session_id: SessionId, body: NoteIn, user: Therapist, db: DB):
+def add_note(session_id: SessionId, body: NoteIn, user: Therapist, db: DB, request: Request):
     row = visible_session(db, user, session_id)
     note = Note(session_id=row.id, author_id=user.id, text=body.text)
     db.add(note)
-    db.commit()
+    audit.record(db, request, user, "session.note", patient_id=row.patient_id, session_id=row.id)
     return {"id": note.id, "author_id": note.author_id, "text": note.text, "created_at": note.created_at}
 
 

@@ -39,6 +39,11 @@ class PatientCreate(BaseModel):
     level: Level = "initial"
 
 
+class PatientErase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    confirm: Line = Field(max_length=80, description="the patient's username, to confirm the erasure")
+
+
 class PatientUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     display_name: Line | None = Field(None, max_length=120)
