@@ -22,6 +22,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    false,
     select,
 )
 from sqlalchemy.engine import Engine
@@ -68,6 +69,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # in every token; raised at logout and at a new password, which ends the tokens issued before
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # the patient's (or their therapist's) choice: live pose runs on the device, the server refuses video frames
+    video_on_device_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -296,3 +296,33 @@ def test_server_side_pose_sessions_are_capped_but_on_device_ones_are_not(live_ap
     finally:
         runtime.max_server_pose = saved
     assert runtime.server_pose_sessions == 0
+
+
+def test_video_stays_on_the_device_when_the_account_says_so(tmp_path):
+    """The therapist (or the patient) sets "video never leaves this device": the server then refuses a session that
+    would send video frames, and on-device sessions go on as before."""
+    if not exercise_ids():
+        pytest.skip("the exercise catalog is not installed yet")
+    with api_client(make_settings(tmp_path)) as client:
+        add_user(client, "thera")
+        thera = login(client, "thera")
+        pid = create_patient(client, thera, "pat1")
+        token = login(client, "pat1")["Authorization"].split()[1]
+        with connect(client, token, "exercise=squat&mode=frames") as ws:
+            assert ws.receive_json()["type"] == "session"  # the default: frames are accepted
+        r = client.patch(f"/api/patients/{pid}", json={"video_on_device_only": True}, headers=thera)
+        assert r.status_code == 200 and r.json()["video_on_device_only"] is True
+        me = client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).json()
+        assert me["video_on_device_only"] is True
+        with connect(client, token, "exercise=squat&mode=frames") as ws:
+            refused = ws.receive_json()
+        assert refused["type"] == "error" and refused["status"] == 403 and "on the device" in refused["detail"]
+        with connect(client, token) as ws:  # on-device mode still works
+            assert ws.receive_json()["type"] == "session"
+            send_poses(ws, squats(1)[:5])
+            ws.send_json({"type": "stop"})
+            assert ws.receive_json()["type"] == "summary"
+        # the patient can turn it off again themself
+        mine = {"Authorization": f"Bearer {token}"}
+        r = client.patch("/api/me", json={"video_on_device_only": False}, headers=mine)
+        assert r.status_code == 200 and r.json()["video_on_device_only"] is False

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from formcheck.storage.database import User
 from server.api.deps import DB, CurrentUser, SettingsDep, request_token
 from server.api.errors import Problem
-from server.api.schemas import TokenOut, UserOut
+from server.api.schemas import MySettings, TokenOut, UserOut
 from server.core.auth import (
     COOKIE_NAME,
     MAX_PASSWORD_LENGTH,
@@ -95,3 +95,12 @@ def logout(request: Request) -> Response:
 def me(user: CurrentUser):
     """The logged-in account."""
     return user
+
+
+@router.patch("/me", response_model=UserOut)
+def update_me(body: MySettings, user: CurrentUser, db: DB):
+    """The account's own settings: ``video_on_device_only`` (live pose on the device; the server refuses frames)."""
+    account = db.get(User, user.id)
+    account.video_on_device_only = body.video_on_device_only
+    db.commit()
+    return account

@@ -262,6 +262,10 @@ async def live(ws: WebSocket, exercise: str | None = None, programme: str | None
         if mode == "landmarks" and (model or "lite") not in ON_DEVICE_MODELS:
             raise Problem(422, f"model is one of {', '.join(ON_DEVICE_MODELS)} in landmarks mode.", "Unknown model")
         user, title, programme_name, items = await run_in_threadpool(_setup, ws, token, exercise, programme)
+        if mode == "frames" and user.video_on_device_only:
+            raise Problem(403, "This account keeps video on the device: the pose is found in the browser and the "
+                          "server accepts no video frames (open the session with mode=landmarks).",
+                          "Video stays on the device")
     except Problem as exc:
         await _send_problem(ws, exc)
         return

@@ -37,6 +37,7 @@ def patient_out(db, patient: User) -> dict:
         "programme_id": programme.id if programme else None,
         "programme": programme.name if programme else None,
         "keep_videos": patient.keep_videos,
+        "video_on_device_only": patient.video_on_device_only,
         **progress.overview(db, patient),
     }
 
@@ -87,6 +88,8 @@ def update_patient(patient_id: PatientId, body: PatientUpdate, user: Therapist, 
         patient.display_name = body.display_name
     if body.keep_videos is not None:
         patient.keep_videos = body.keep_videos
+    if body.video_on_device_only is not None:
+        patient.video_on_device_only = body.video_on_device_only
     if body.level is not None and body.level != patient.level:
         db.add(LevelChange(patient_id=patient.id, from_level=patient.level, to_level=body.level, by_id=user.id))
         current = db.get(Programme, patient.programme_id) if patient.programme_id else None

@@ -20,6 +20,7 @@ from server.api.schemas.sessions import (
 from server.api.schemas.users import (
     LevelChangeIn,
     LevelSuggestion,
+    MySettings,
     PatientCreate,
     PatientErase,
     PatientOut,
@@ -33,6 +34,7 @@ __all__ = [
     "JobOut",
     "LevelChangeIn",
     "LevelSuggestion",
+    "MySettings",
     "NoteIn",
     "NoteOut",
     "PainIn",

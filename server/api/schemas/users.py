@@ -29,6 +29,14 @@ class UserOut(BaseModel):
     display_name: str
     level: str | None = None
     therapist_id: int | None = None
+    video_on_device_only: bool = False  # live: the pose runs on the device, no video frames go to the server
+
+
+class MySettings(BaseModel):
+    """The account's own settings."""
+
+    model_config = ConfigDict(extra="forbid")
+    video_on_device_only: bool
 
 
 class PatientCreate(BaseModel):
@@ -50,6 +58,7 @@ class PatientUpdate(BaseModel):
     level: Level | None = None
     programme_id: DbId | None = None
     keep_videos: bool | None = None
+    video_on_device_only: bool | None = None
 
 
 class PatientOut(BaseModel):
@@ -60,6 +69,7 @@ class PatientOut(BaseModel):
     programme_id: int | None
     programme: str | None
     keep_videos: bool
+    video_on_device_only: bool = False
     last_session_at: UtcDatetime | None
     sessions_done: int
     sessions_planned: int

@@ -464,7 +464,7 @@ function setUpPainDialog() {
   });
 }
 
-runPage(async () => {
+runPage(async (me) => {
   setUpPainDialog();
   if (!exerciseParam && !programmeParam) {
     setState("");
@@ -479,8 +479,17 @@ runPage(async () => {
   };
   mirror.addEventListener("change", applyMirror);
   applyMirror();
-  ui.onlyDevice.checked = localStorage.getItem(ONLY_DEVICE_KEY) === "1";
-  ui.onlyDevice.addEventListener("change", () => localStorage.setItem(ONLY_DEVICE_KEY, ui.onlyDevice.checked ? "1" : "0"));
+  // "video never leaves this device": the account's setting (the patient's or their therapist's, kept by the server,
+  // which then refuses video frames), else this browser's
+  ui.onlyDevice.checked = !!(me && me.video_on_device_only) || localStorage.getItem(ONLY_DEVICE_KEY) === "1";
+  ui.onlyDevice.addEventListener("change", async () => {
+    localStorage.setItem(ONLY_DEVICE_KEY, ui.onlyDevice.checked ? "1" : "0");
+    try {
+      await api("/api/me", { method: "PATCH", body: { video_on_device_only: ui.onlyDevice.checked } });
+    } catch (err) {
+      showError(err);
+    }
+  });
   ui.poseMode.textContent = poseParam !== "server" && canRunOnDevice()
     ? "The pose model runs on this device when it can: no video leaves it."
     : "Pose is found by the clinic's server: frames of the video are sent to it.";
