@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,10 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 
 REPO = Path(__file__).resolve().parents[1]
-PG_BASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 MB = 1024 * 1024
 
 
@@ -197,20 +194,7 @@ def raw_chunked_post(port: int, path: str, headers: dict[str, str], total_mb: in
 @pytest.fixture
 def pg_url():
     """A fresh PostgreSQL schema at 127.0.0.1:5432 (dropped afterwards); skips when no server answers."""
-    pytest.importorskip("psycopg")
-    admin = create_engine(PG_BASE_URL)
-    try:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL is not reachable at {PG_BASE_URL}: {type(exc).__name__}")
-    schema = f"fc_sec_{uuid.uuid4().hex[:10]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_BASE_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    from distutil import postgres_schema
+
+    with postgres_schema() as url:
+        yield url

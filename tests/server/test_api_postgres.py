@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from apiutil import add_user, api_client, create_patient, login, make_settings, stored_session
-from sqlalchemy import create_engine, text
-
-BASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from distutil import postgres_schema
 
 
 @pytest.fixture
 def pg_url():
-    pytest.importorskip("psycopg")
-    admin = create_engine(BASE_URL)
-    try:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL is not reachable at {BASE_URL}: {type(exc).__name__}")
-    schema = f"fc_test_{uuid.uuid4().hex[:10]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{BASE_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    """A fresh PostgreSQL schema at 127.0.0.1:5432 (dropped afterwards); skips when no server answers."""
+    with postgres_schema() as url:
+        yield url
 
 
 def test_migrations_and_api_on_postgresql(pg_url, tmp_path):
