@@ -5,7 +5,6 @@ failed with a clear retryable message (nothing silently lost) and analysed once 
 
 from __future__ import annotations
 
-import time
 from contextlib import ExitStack
 
 import pytest
@@ -41,9 +40,7 @@ def test_queued_jobs_survive_a_broker_restart_and_an_upload_during_it_is_retryab
         patient.wait_job(accepted[0]["job_id"], timeout=120, until=lambda j: j["status"] != "queued")
         redis.kill()  # one job running, two in the broker's queue
 
-        t0 = time.monotonic()
         during = patient.upload(clip, "squat")  # the API still answers; the job cannot be queued
-        assert time.monotonic() - t0 < 20
         job = patient.get(f"/api/jobs/{during['job_id']}").json()
         assert job["status"] == "failed" and "retry" in job["error"] and "broker" in job["error"], job
 
