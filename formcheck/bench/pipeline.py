@@ -93,7 +93,7 @@ def bare_loop(frames: list[Frame], model: str) -> float:
 
 
 def pipeline_run(path: Path, model: str, exercise: str, annotate: Path | None,
-                 max_stride: int) -> tuple[StageTimes, float, int]:
+                 max_stride: int, threads: int = 1) -> tuple[StageTimes, float, int]:
     """Run the real pipeline on a file (decode overlapped); return stage times, wall seconds and frames."""
     times = StageTimes()
     with PoseEstimator.create(PoseEstimatorOptions(model=model)) as estimator, VideoFileSource(path) as source:
@@ -105,7 +105,7 @@ def pipeline_run(path: Path, model: str, exercise: str, annotate: Path | None,
             sinks.append(ThreadedSink(_TimedSink(writer, draw_times), name="annotate"))
         t0 = time.perf_counter()
         report = run(source, estimator, create_analyzer(exercise), sinks=sinks, times=times,
-                     stride=StridePolicy(max_stride=max_stride))
+                     stride=StridePolicy(max_stride=max_stride), threads=threads)
         wall = time.perf_counter() - t0
     return times, wall, report.frames
 
@@ -125,12 +125,16 @@ def _stage_ms(times: StageTimes, frames: int) -> dict:
 
 
 def measure(models: tuple[str, ...] = ("lite", "full", "heavy"), clip: Path = SAMPLE, max_frames: int = 300,
-            exercise: str = "squat", max_stride: int | None = None) -> dict:
-    """Benchmark every model on ``clip`` letterboxed to 1280x720 (and 640x480 for live): bare full-rate inference,
-    the offline pipeline with the stride off and on (``max_stride``, default 3), and with an
-    annotated video."""
+            exercise: str = "squat", max_stride: int | None = None, threads: int | None = None) -> dict:
+    """Benchmark every model on ``clip`` letterboxed to 1280x720 (and 640x480 for live): bare full-rate inference
+    (one ``detect_for_video`` loop over decoded frames), the offline pipeline as uploads run it (every frame,
+    in ``threads`` parts at once, default one per core), the same in one part, with the adaptive stride
+    (``max_stride``, default 3) and with an annotated video."""
+    from formcheck.core.settings import Settings
+
     stride = max_stride or 3
-    out: dict = {"clip": clip.name, "frames": 0, "models": {}, "max_stride": stride}
+    threads = threads or Settings().pose_threads
+    out: dict = {"clip": clip.name, "frames": 0, "models": {}, "max_stride": stride, "threads": threads}
     with tempfile.TemporaryDirectory() as tmp:
         hd = letterbox_clip(clip, Path(tmp) / "clip_720p.mp4", (1280, 720), max_frames)
         frames, fps, decode_ms = decode_all(hd)
@@ -139,27 +143,32 @@ def measure(models: tuple[str, ...] = ("lite", "full", "heavy"), clip: Path = SA
         for model in models:
             bare_ms = bare_loop(frames, model)
             bare_fps = 1000 / bare_ms
+            par, par_wall, par_n = pipeline_run(hd, model, exercise, None, 1, threads)
             off, off_wall, off_n = pipeline_run(hd, model, exercise, None, 1)
             on, on_wall, on_n = pipeline_run(hd, model, exercise, None, stride)
             video = Path(tmp) / f"annotated_{model}.mp4"
-            ann, ann_wall, ann_n = pipeline_run(hd, model, exercise, video, stride)
-            off_fps, on_fps, ann_fps = off_n / off_wall, on_n / on_wall, ann_n / ann_wall
+            ann, ann_wall, ann_n = pipeline_run(hd, model, exercise, video, 1)
+            par_fps, off_fps, on_fps = par_n / par_wall, off_n / off_wall, on_n / on_wall
+            ann_fps = ann_n / ann_wall
             out["models"][model] = {
                 "bare_ms": round(bare_ms, 2),
                 "bare_fps": round(bare_fps, 1),
-                "stride_off_fps": round(off_fps, 1),
-                "stride_off_over_bare": round(off_fps / bare_fps, 3),
-                "pipeline_fps": round(on_fps, 1),
-                "pipeline_over_bare": round(on_fps / bare_fps, 3),
-                "model_frames_fraction": round(on.model_frames / max(on.frames, 1), 3),
-                "realtime_factor_30fps": round(on_fps / fps, 2),
-                "stride_off_realtime_factor_30fps": round(off_fps / fps, 2),
+                "pipeline_fps": round(par_fps, 1),
+                "pipeline_over_bare": round(par_fps / bare_fps, 3),
+                "realtime_factor_30fps": round(par_fps / fps, 2),
+                "model_frames_fraction": round(par.model_frames / max(par.frames, 1), 3),
+                "one_part_fps": round(off_fps, 1),
+                "one_part_over_bare": round(off_fps / bare_fps, 3),
+                "one_part_realtime_factor_30fps": round(off_fps / fps, 2),
+                "stride_fps": round(on_fps, 1),
+                "stride_over_bare": round(on_fps / bare_fps, 3),
+                "stride_model_frames_fraction": round(on.model_frames / max(on.frames, 1), 3),
                 "annotated_fps": round(ann_fps, 1),
                 "annotated_realtime_factor_30fps": round(ann_fps / fps, 2),
                 "annotated_bytes": video.stat().st_size,
                 "annotated_over_source_size": round(video.stat().st_size / out["source_bytes"], 2),
-                "stage_ms": {"stride off": _stage_ms(off, off_n), "stride on": _stage_ms(on, on_n),
-                             "stride on + video": _stage_ms(ann, ann_n)},
+                "stage_ms": {f"{threads} parts": _stage_ms(par, par_n), "one part": _stage_ms(off, off_n),
+                             "stride": _stage_ms(on, on_n), "one part + video": _stage_ms(ann, ann_n)},
             }
         live = letterbox_clip(clip, Path(tmp) / "clip_480p.mp4", (640, 480), max_frames)
         out["live_640x480"] = _live_fps(live)
@@ -177,21 +186,23 @@ def _live_fps(path: Path) -> dict:
 def format_table(result: dict) -> str:
     lines = [
         f"clip {result['clip']} letterboxed to {result['resolution']} (H.264, {result['source_bytes']} bytes), "
-        f"{result['frames']} frames; decode {result['decode_ms']} ms/frame; stride up to {result['max_stride']}; "
-        f"peak RSS {result['peak_rss_mb']} MB",
-        f"{'model':<7}{'bare ms':>9}{'bare fps':>10}{'off fps':>9}{'off/bare':>10}{'pipe fps':>10}{'pipe/bare':>11}"
-        f"{'model %':>9}{'x realtime':>12}{'+video fps':>12}{'x realtime':>12}{'video size':>12}",
+        f"{result['frames']} frames; decode {result['decode_ms']} ms/frame; {result['threads']} parts; stride up to "
+        f"{result['max_stride']}; peak RSS {result['peak_rss_mb']} MB",
+        f"{'model':<7}{'bare ms':>9}{'bare fps':>10}{'pipe fps':>10}{'pipe/bare':>11}{'x realtime':>12}"
+        f"{'1 part fps':>12}{'1part/bare':>12}{'stride fps':>12}{'stride/bare':>13}{'model %':>9}"
+        f"{'+video fps':>12}{'x realtime':>12}{'video size':>12}",
     ]
     for model, m in result["models"].items():
         lines.append(
-            f"{model:<7}{m['bare_ms']:>9}{m['bare_fps']:>10}{m['stride_off_fps']:>9}{m['stride_off_over_bare']:>10}"
-            f"{m['pipeline_fps']:>10}{m['pipeline_over_bare']:>11}{100 * m['model_frames_fraction']:>8.0f}%"
-            f"{m['realtime_factor_30fps']:>12}{m['annotated_fps']:>12}{m['annotated_realtime_factor_30fps']:>12}"
-            f"{m['annotated_over_source_size']:>11}x"
+            f"{model:<7}{m['bare_ms']:>9}{m['bare_fps']:>10}{m['pipeline_fps']:>10}{m['pipeline_over_bare']:>11}"
+            f"{m['realtime_factor_30fps']:>12}{m['one_part_fps']:>12}{m['one_part_over_bare']:>12}"
+            f"{m['stride_fps']:>12}{m['stride_over_bare']:>13}{100 * m['stride_model_frames_fraction']:>8.0f}%"
+            f"{m['annotated_fps']:>12}{m['annotated_realtime_factor_30fps']:>12}{m['annotated_over_source_size']:>11}x"
         )
-    lines.append("off = offline pipeline, model on every frame; pipe = with the adaptive stride (model % = frames the "
-                 "model saw); +video = stride and an annotated H.264 video; video size = annotated / source bytes")
-    lines.append("per-stage ms per video frame:")
+    lines.append("pipe = the offline pipeline as uploads run it (every frame, the video in parts estimated at once); "
+                 "1 part = the same in one thread; stride = one part with the adaptive stride (model % = frames the "
+                 "model saw); +video = one part writing an annotated H.264 video; video size = annotated / source")
+    lines.append("per-stage ms per video frame (decode and pose summed over the parts' threads):")
     for model, m in result["models"].items():
         for run_name, stages in m["stage_ms"].items():
             lines.append(f"  {model:<6} {run_name:<18} " + ", ".join(f"{k} {v}" for k, v in stages.items()))

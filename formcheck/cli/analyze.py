@@ -51,7 +51,8 @@ def _sinks(source, analyzer, model: str, annotated: Path | None, landmarks: Path
     return sinks, recorder
 
 
-def _run(source, estimator, analyzer, sinks, progress: bool, max_stride: int | None = None):
+def _run(source, estimator, analyzer, sinks, progress: bool, max_stride: int | None = None,
+         threads: int | None = None):
     """The frame loop over the whole source, with a progress bar on a terminal."""
     from tqdm import tqdm
 
@@ -64,7 +65,7 @@ def _run(source, estimator, analyzer, sinks, progress: bool, max_stride: int | N
                desc=source.name)
     try:
         return run(source, estimator, analyzer, sinks=[*sinks, CallbackSink(lambda _: bar.update())],
-                   stride=StridePolicy(max_stride=max_stride) if max_stride else None)
+                   stride=StridePolicy(max_stride=max_stride) if max_stride else None, threads=threads)
     except SourceError as exc:
         fail(str(exc))
     finally:
@@ -96,6 +97,9 @@ def analyze(
     max_stride: Annotated[int | None, typer.Option(help="adaptive frame stride: the pose model sees one frame in up "
                                                    "to this many while the body is still (1: every frame; default "
                                                    "FORMCHECK_MAX_STRIDE)", min=1, max=8)] = None,
+    threads: Annotated[int | None, typer.Option(help="pose estimators working at once on parts of the video (default "
+                                                "FORMCHECK_POSE_THREADS: one per core; one part with --annotated)",
+                                                min=1, max=16)] = None,
 ) -> None:
     """Analyse a recorded video: count repetitions, time holds, warn about form; print a summary."""
     silence_native_logs()
@@ -105,7 +109,7 @@ def analyze(
     check_output(landmarks, "--landmarks", (".npz",))
     analyzer, source, estimator = _open(video, exercise, model)
     sinks, recorder = _sinks(source, analyzer, model, annotated, landmarks)
-    result = _run(source, estimator, analyzer, sinks, progress, max_stride)
+    result = _run(source, estimator, analyzer, sinks, progress, max_stride, threads)
     if recorder and recorder.poses:
         recorder.stream().save(landmarks)
     data = result.to_dict()

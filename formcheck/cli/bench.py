@@ -19,9 +19,11 @@ def bench(
     frames: Annotated[int, typer.Option(help="frames of the sample clip to use", min=1)] = 300,
     max_stride: Annotated[int | None, typer.Option(help="adaptive stride measured against the stride "
                                                    "off (default 3)", min=2, max=8)] = None,
+    threads: Annotated[int | None, typer.Option(help="parts estimated at once (default FORMCHECK_POSE_THREADS)",
+                                                min=1, max=16)] = None,
 ) -> None:
-    """Speed: per-stage ms per frame, fps per model, the offline pipeline (stride off and on) vs bare inference,
-    x real time with and without the annotated video, its size vs the source, peak memory."""
+    """Speed: per-stage ms per frame, fps per model, the offline pipeline (in parts, in one part, with the stride)
+    vs bare inference, x real time with and without the annotated video, its size vs the source, peak memory."""
     silence_native_logs()
     from formcheck.bench.pipeline import format_table, measure
     from formcheck.io.sources import SourceError
@@ -29,7 +31,7 @@ def bench(
     check_output(json_out, "--json")
     try:
         result = measure(tuple(m.strip() for m in models.split(",") if m.strip()), max_frames=frames,
-                         max_stride=max_stride)
+                         max_stride=max_stride, threads=threads)
     except (ModelError, SourceError) as exc:
         fail(str(exc))
     typer.echo(format_table(result))

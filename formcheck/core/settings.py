@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     # recorded videos: the pose model sees 1 frame in up to this many while the body is still (1: every frame; the
     # stride is off by default until it loses nothing on `formcheck eval`, see docs/architecture.md)
     max_stride: int = Field(1, ge=1, le=8)
+    # recorded videos: pose estimators working at once on parts of one video (one per core; 1: one part)
+    pose_threads: int = Field(default_factory=lambda: max(1, min(os.cpu_count() or 1, 8)), ge=1, le=16)
     # server
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)

@@ -190,6 +190,8 @@ def _write_whole(stream: PoseStream, path: Path) -> None:
 class PoseRecorder(BaseSink):
     """A pipeline sink that collects poses and writes them with :meth:`PoseStream.save`."""
 
+    needs_frames = False
+
     def __init__(self, meta: dict | None = None):
         self.poses: list[Pose] = []
         self.meta = meta or {}

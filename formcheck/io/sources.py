@@ -19,9 +19,10 @@ class SourceError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """One decoded frame: BGR image, timestamp in seconds from the source (strictly increasing), index."""
+    """One decoded frame: BGR image, timestamp in seconds from the source (strictly increasing), index.
+    ``image`` is None where no sink needs pixels and the poses were estimated elsewhere (parallel analysis)."""
 
-    image: np.ndarray
+    image: np.ndarray | None
     timestamp: float
     index: int
 
@@ -97,10 +98,47 @@ class VideoFileSource(FrameSource):
             self._cap.release()
             raise SourceError(f"{self.path.name} has no video frames (empty, truncated or not a video)")
         self._first = first
+        self._t0 = self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0  # the first frame's time in the container
+
+    @property
+    def seekable(self) -> bool:
+        """Can parts of it be read on their own (:meth:`frames` with a start)? Not GIFs (their own timing)."""
+        return not self._gif and self.frame_count > 0
 
     def __iter__(self) -> Iterator[Frame]:
-        cap, image, index, last_t, t_gif = self._cap, self._first, 0, -1.0, 0.0
-        while image is not None:
+        index = 0
+        for frame in self._read(self._cap, self._first, 0, None, -1.0):
+            index = frame.index + 1
+            yield frame
+        if self.frame_count and index < self.frame_count * 0.9 and not self._gif:
+            self.interrupted = f"{self.name} ended after {index} of {self.frame_count} frames (truncated file?)"
+
+    def frames(self, start: int, stop: int | None = None) -> Iterator[Frame]:
+        """Frames ``start`` up to ``stop`` (exclusive; None: to the end) from a capture of their own, with the
+        same indexes and timestamps as iterating the whole video. The seek is checked against the frame rate;
+        when the container's timestamps disagree (variable frame rate), the frames before ``start`` are decoded
+        and dropped instead, which is exact."""
+        cap = cv2.VideoCapture(str(self.path))
+        try:
+            if start > 0:
+                cap.set(cv2.CAP_PROP_POS_FRAMES, start)
+            ok, image = cap.read()
+            off = abs(cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 - self._t0 - start / self.fps)
+            if start > 0 and ok and off > 0.5 / self.fps:
+                cap.release()
+                cap = cv2.VideoCapture(str(self.path))
+                for _ in range(start):
+                    if not cap.grab():
+                        return
+                ok, image = cap.read()
+            if ok and image is not None:
+                yield from self._read(cap, image, start, stop, -1.0)
+        finally:
+            cap.release()
+
+    def _read(self, cap, image, index: int, stop: int | None, last_t: float) -> Iterator[Frame]:
+        t_gif = 0.0
+        while image is not None and (stop is None or index < stop):
             if self._gif:
                 t = t_gif
                 t_gif += self._gif[index] if index < len(self._gif) else 1 / self.fps
@@ -116,8 +154,6 @@ class VideoFileSource(FrameSource):
             ok, image = cap.read()
             if not ok:
                 image = None
-        if self.frame_count and index < self.frame_count * 0.9 and not self._gif:
-            self.interrupted = f"{self.name} ended after {index} of {self.frame_count} frames (truncated file?)"
 
     def close(self) -> None:
         self._cap.release()

@@ -11,9 +11,10 @@ from contextlib import ExitStack
 
 from formcheck.core.result import AnalysisResult, Tagged
 from formcheck.engine.base import Analyzer
-from formcheck.io.sources import Frame, FrameSource
+from formcheck.io.sources import Frame, FrameSource, VideoFileSource
 from formcheck.pipeline.prefetch import prefetch
 from formcheck.pipeline.results import FrameResult, StageTimes
+from formcheck.pipeline.segments import Segment, plan_segments, segmented_poses
 from formcheck.pipeline.sinks import CallbackSink, Sink, ThreadedSink
 from formcheck.pipeline.stride import AdaptiveStride, StridePolicy, interpolate
 from formcheck.pose.estimator import PoseEstimator
@@ -94,6 +95,7 @@ def run(
     should_stop: Callable[[], bool] | None = None,
     times: StageTimes | None = None,
     stride: StridePolicy | None = None,
+    threads: int | None = None,
 ) -> AnalysisResult:
     """Run the frame loop over a video source and return its result.
 
@@ -104,12 +106,17 @@ def run(
 
     A recorded source can be analysed with an adaptive frame stride (:mod:`formcheck.pipeline.stride`):
     ``stride``, default :func:`default_stride` (``FORMCHECK_MAX_STRIDE``, 1 = off). Every frame still reaches the
-    frame loop and the sinks. A live source is always analysed frame by frame."""
+    frame loop and the sinks. A live source is always analysed frame by frame.
+
+    A video file whose frames no sink needs (a report, a pose recording) is estimated in up to ``threads``
+    parts at once (:mod:`formcheck.pipeline.segments`; default ``FORMCHECK_POSE_THREADS``, one per core);
+    the frames then reach the sinks without pixels. With the stride on, or a sink that draws, it is one part."""
     times = times or StageTimes()
     loop = FrameLoop(analyzer, smoother=smoother, sinks=sinks, model=estimator.model, source=source.name,
                      times=times)
     policy = stride if stride is not None else default_stride()
     chooser = AdaptiveStride(policy, source.fps) if policy.enabled and not source.live else None
+    segments = _parts(source, threads, chooser is None and not any(s.needs_frames for s in sinks))
     started = time.perf_counter()
 
     def analyse(item: tuple[Frame, Pose]) -> None:
@@ -140,7 +147,14 @@ def run(
         for sink in sinks:
             stack.enter_context(sink)
         analysis = stack.enter_context(ThreadedSink(CallbackSink(analyse), maxsize=32, name="analysis"))
-        for frame in prefetch(source, times=times):
+        if segments is not None:
+            for frame, pose in segmented_poses(source, estimator, segments, times):
+                times.frames += 1
+                analysis((frame, pose))
+                if should_stop is not None and should_stop():
+                    stopped = True
+                    break
+        for frame in prefetch(source, times=times) if segments is None else ():
             times.frames += 1
             if chooser is None or last is None or chooser.wants_next():
                 pose = detect(frame)
@@ -162,6 +176,18 @@ def run(
         result.notices.insert(0, source.interrupted)
     times.wall += time.perf_counter() - started
     return result
+
+
+def _parts(source: FrameSource, threads: int | None, allowed: bool) -> list[Segment] | None:
+    """The parts a video file is estimated in at once, or None to estimate it frame by frame in this thread."""
+    if not allowed or source.live or not isinstance(source, VideoFileSource) or not source.seekable:
+        return None
+    if threads is None:
+        from formcheck.core.settings import Settings
+
+        threads = Settings().pose_threads
+    segments = plan_segments(source.frame_count, source.fps, threads)
+    return segments if len(segments) > 1 else None
 
 
 def default_stride() -> StridePolicy:

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 @runtime_checkable
 class Sink(Protocol):
+    needs_frames: bool  # does it use the frame's pixels (drawing, video)? False: poses and events only
+
     def __call__(self, result: FrameResult) -> None: ...
 
     def __enter__(self) -> Sink: ...
@@ -24,7 +26,11 @@ class Sink(Protocol):
 
 
 class BaseSink:
-    """A sink with nothing to release; subclasses override :meth:`close` when they hold something."""
+    """A sink with nothing to release; subclasses override :meth:`close` when they hold something, and set
+    ``needs_frames`` False when they never look at the frame's pixels (then a video can be analysed in parallel
+    parts, :func:`formcheck.pipeline.loop.run`)."""
+
+    needs_frames: bool = True
 
     def __call__(self, result: FrameResult) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -40,10 +46,10 @@ class BaseSink:
 
 
 class CallbackSink(BaseSink):
-    """A plain function as a sink (progress bars, taps in tests)."""
+    """A plain function as a sink (progress bars, taps in tests); it gets no pixels unless ``needs_frames``."""
 
-    def __init__(self, fn: Callable[[FrameResult], None]):
-        self.fn = fn
+    def __init__(self, fn: Callable[[FrameResult], None], needs_frames: bool = False):
+        self.fn, self.needs_frames = fn, needs_frames
 
     def __call__(self, result: FrameResult) -> None:
         self.fn(result)
@@ -54,7 +60,7 @@ class ThreadedSink(BaseSink):
     Leaving the context drains the queue, then leaves the inner sink's context."""
 
     def __init__(self, inner: Sink, maxsize: int = 16, name: str = "sink"):
-        self.inner = inner
+        self.inner, self.needs_frames = inner, inner.needs_frames
         self._worker = BackgroundWorker(inner, maxsize=maxsize, name=name)
 
     def __call__(self, result: FrameResult) -> None:

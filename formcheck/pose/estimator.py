@@ -81,6 +81,10 @@ class PoseEstimator:
     def model(self) -> str:
         return self.options.model
 
+    def copy(self) -> PoseEstimator:
+        """A new estimator with the same options and no tracking state (for another part of a video)."""
+        return PoseEstimator(self.options)
+
     def detect_for_video(self, image_bgr: np.ndarray, timestamp: float) -> Pose:
         """Estimate the pose in one BGR frame; timestamps (seconds) must increase."""
         import cv2

@@ -25,16 +25,18 @@ def test_pipeline_runs_with_and_without_the_stride(tmp_path, sample_squat):
 
 
 def test_table_shows_every_model_and_ratio():
-    stages = {"stride off": {"pose": 1.0}, "stride on": {"pose": 0.5}, "stride on + video": {"pose": 0.5}}
-    model = dict(bare_ms=20.0, bare_fps=50.0, stride_off_fps=48.0, stride_off_over_bare=0.96, pipeline_fps=90.0,
-                 pipeline_over_bare=1.8, model_frames_fraction=0.5, realtime_factor_30fps=3.0,
-                 annotated_fps=60.0, annotated_realtime_factor_30fps=2.0, annotated_over_source_size=1.1,
-                 stage_ms=stages)
+    stages = {"2 parts": {"pose": 1.0}, "one part": {"pose": 1.0}, "stride": {"pose": 0.5},
+              "one part + video": {"pose": 1.0}}
+    model = dict(bare_ms=20.0, bare_fps=50.0, pipeline_fps=90.0, pipeline_over_bare=1.8, realtime_factor_30fps=3.0,
+                 model_frames_fraction=1.0, one_part_fps=48.0, one_part_over_bare=0.96,
+                 one_part_realtime_factor_30fps=1.6, stride_fps=70.0, stride_over_bare=1.4,
+                 stride_model_frames_fraction=0.5, annotated_fps=60.0, annotated_realtime_factor_30fps=2.0,
+                 annotated_over_source_size=1.1, stage_ms=stages)
     result = dict(clip="c.mp4", resolution="1280x720", source_bytes=1000, frames=300, decode_ms=1.5, max_stride=3,
-                  peak_rss_mb=900, models={"lite": model, "full": {**model, "pipeline_over_bare": 1.55}},
+                  threads=2, peak_rss_mb=900, models={"lite": model, "full": {**model, "pipeline_over_bare": 1.55}},
                   live_640x480={"analysed_fps": 25})
     table = format_table(result)
     lines = table.splitlines()
     assert any(line.startswith("lite") and "1.8" in line and "0.96" in line and "50%" in line for line in lines)
     assert any(line.startswith("full") and "1.55" in line for line in lines)
-    assert "stride on + video" in table and "1.1x" in table
+    assert "one part + video" in table and "1.1x" in table and "2 parts" in table
