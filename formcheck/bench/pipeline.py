@@ -38,21 +38,27 @@ class _TimedSink(BaseSink):
 
 
 def letterbox_clip(src: Path, dst: Path, size: tuple[int, int], max_frames: int) -> Path:
-    """Write ``src`` fitted into ``size`` (width, height) with borders, as H.264 like a phone's upload, so speed
-    is measured at that resolution."""
+    """Write ``max_frames`` frames of ``src`` (played again from the start when it is shorter) fitted into ``size``
+    (width, height) with borders, as H.264 like a phone's upload, so speed is measured at that resolution and length."""
     w, h = size
     writer = H264Writer(dst, 30.0, crf=23, preset="veryfast")
-    with VideoFileSource(src) as source:
-        for frame in source:
-            if frame.index >= max_frames:
-                break
-            ih, iw = frame.image.shape[:2]
-            scale = min(w / iw, h / ih)
-            small = cv2.resize(frame.image, (int(iw * scale), int(ih * scale)), interpolation=cv2.INTER_AREA)
-            canvas = np.full((h, w, 3), 40, np.uint8)
-            y0, x0 = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
-            canvas[y0 : y0 + small.shape[0], x0 : x0 + small.shape[1]] = small
-            writer.write(canvas)
+    written = 0
+    while written < max_frames:
+        before = written
+        with VideoFileSource(src) as source:
+            for frame in source:
+                if written >= max_frames:
+                    break
+                ih, iw = frame.image.shape[:2]
+                scale = min(w / iw, h / ih)
+                small = cv2.resize(frame.image, (int(iw * scale), int(ih * scale)), interpolation=cv2.INTER_AREA)
+                canvas = np.full((h, w, 3), 40, np.uint8)
+                y0, x0 = (h - small.shape[0]) // 2, (w - small.shape[1]) // 2
+                canvas[y0 : y0 + small.shape[0], x0 : x0 + small.shape[1]] = small
+                writer.write(canvas)
+                written += 1
+        if written == before:  # nothing to read
+            break
     writer.close()
     return dst
 
@@ -124,7 +130,7 @@ def _stage_ms(times: StageTimes, frames: int) -> dict:
     return out
 
 
-def measure(models: tuple[str, ...] = ("lite", "full", "heavy"), clip: Path = SAMPLE, max_frames: int = 300,
+def measure(models: tuple[str, ...] = ("lite", "full", "heavy"), clip: Path = SAMPLE, max_frames: int = 900,
             exercise: str = "squat", max_stride: int | None = None, threads: int | None = None) -> dict:
     """Benchmark every model on ``clip`` letterboxed to 1280x720 (and 640x480 for live): bare full-rate inference
     (one ``detect_for_video`` loop over decoded frames), the offline pipeline as uploads run it (every frame,

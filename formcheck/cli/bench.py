@@ -16,7 +16,8 @@ from formcheck.pose.models import ModelError
 def bench(
     json_out: Annotated[Path | None, typer.Option("--json", help="write the numbers as JSON")] = None,
     models: Annotated[str, typer.Option(help="comma-separated models")] = "lite,full,heavy",
-    frames: Annotated[int, typer.Option(help="frames of the sample clip to use", min=1)] = 300,
+    frames: Annotated[int, typer.Option(help="frames of the clip (the sample, played again from its start when "
+                                           "shorter; parts need a clip of at least 6 s)", min=1)] = 900,
     max_stride: Annotated[int | None, typer.Option(help="adaptive stride measured against the stride "
                                                    "off (default 3)", min=2, max=8)] = None,
     threads: Annotated[int | None, typer.Option(help="parts estimated at once (default FORMCHECK_POSE_THREADS)",
