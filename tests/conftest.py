@@ -12,6 +12,12 @@ SAMPLES = REPO / "samples"
 SHARED_DATA = Path(os.environ.get("FORMCHECK_SHARED_DATA", REPO.parent / "shared" / "data"))
 SAMPLE_SQUAT = SAMPLES / "squat_side.mp4"
 
+# Under pytest-xdist the cores are already shared by one test process each: a video is then analysed as one part
+# (FORMCHECK_POSE_THREADS=1), for the tests and the servers they start. tests/pipeline/test_segments.py runs the
+# parallel parts explicitly, with the real model too.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("FORMCHECK_POSE_THREADS", "1")
+
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
