@@ -29,3 +29,12 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def sample_squat() -> Path:
     return SAMPLE_SQUAT
+
+
+@pytest.fixture(scope="session")
+def two_squats(tmp_path_factory) -> Path:
+    """The sample's two squats without its first 7.5 s of standing (11 s, 330 frames): for end-to-end tests of
+    plumbing (uploads, jobs, workers, kills) that need real repetitions from the real model but not the whole clip."""
+    from distutil import cut_clip
+
+    return cut_clip(tmp_path_factory.mktemp("clips") / "two_squats.mp4", 7.5, 11.0)

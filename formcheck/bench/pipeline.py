@@ -131,25 +131,33 @@ def _stage_ms(times: StageTimes, frames: int) -> dict:
 
 
 def measure(models: tuple[str, ...] = ("lite", "full", "heavy"), clip: Path = SAMPLE, max_frames: int = 900,
-            exercise: str = "squat", max_stride: int | None = None, threads: int | None = None) -> dict:
+            exercise: str = "squat", max_stride: int | None = None, threads: int | None = None,
+            repeat: int = 1) -> dict:
     """Benchmark every model on ``clip`` letterboxed to 1280x720 (and 640x480 for live): bare full-rate inference
     (one ``detect_for_video`` loop over decoded frames), the offline pipeline as uploads run it (every frame,
     in ``threads`` parts at once, default one per core), the same in one part, with the adaptive stride
-    (``max_stride``, default 3) and with an annotated video."""
+    (``max_stride``, default 3) and with an annotated video. With ``repeat`` > 1 bare inference and the pipeline
+    in parts are measured in turn that many times and the quickest of each kept (on a shared machine other work
+    only ever slows a run down, so the quickest is the least disturbed)."""
     from formcheck.core.settings import Settings
 
     stride = max_stride or 3
     threads = threads or Settings().pose_threads
-    out: dict = {"clip": clip.name, "frames": 0, "models": {}, "max_stride": stride, "threads": threads}
+    out: dict = {"clip": clip.name, "frames": 0, "models": {}, "max_stride": stride, "threads": threads,
+                 "repeat": max(1, repeat)}
     with tempfile.TemporaryDirectory() as tmp:
         hd = letterbox_clip(clip, Path(tmp) / "clip_720p.mp4", (1280, 720), max_frames)
         frames, fps, decode_ms = decode_all(hd)
         out["frames"], out["resolution"], out["decode_ms"] = len(frames), "1280x720", round(decode_ms, 2)
         out["source_bytes"] = hd.stat().st_size
         for model in models:
-            bare_ms = bare_loop(frames, model)
+            bare_ms, best = float("inf"), None
+            for _ in range(max(1, repeat)):
+                bare_ms = min(bare_ms, bare_loop(frames, model))
+                attempt = pipeline_run(hd, model, exercise, None, 1, threads)
+                best = attempt if best is None or attempt[1] < best[1] else best
             bare_fps = 1000 / bare_ms
-            par, par_wall, par_n = pipeline_run(hd, model, exercise, None, 1, threads)
+            par, par_wall, par_n = best
             off, off_wall, off_n = pipeline_run(hd, model, exercise, None, 1)
             on, on_wall, on_n = pipeline_run(hd, model, exercise, None, stride)
             video = Path(tmp) / f"annotated_{model}.mp4"
@@ -193,7 +201,8 @@ def format_table(result: dict) -> str:
     lines = [
         f"clip {result['clip']} letterboxed to {result['resolution']} (H.264, {result['source_bytes']} bytes), "
         f"{result['frames']} frames; decode {result['decode_ms']} ms/frame; {result['threads']} parts; stride up to "
-        f"{result['max_stride']}; peak RSS {result['peak_rss_mb']} MB",
+        f"{result['max_stride']}; bare and parts best of {result.get('repeat', 1)}; "
+        f"peak RSS {result['peak_rss_mb']} MB",
         f"{'model':<7}{'bare ms':>9}{'bare fps':>10}{'pipe fps':>10}{'pipe/bare':>11}{'x realtime':>12}"
         f"{'1 part fps':>12}{'1part/bare':>12}{'stride fps':>12}{'stride/bare':>13}{'model %':>9}"
         f"{'+video fps':>12}{'x realtime':>12}{'video size':>12}",

@@ -20,7 +20,6 @@ from formcheck.engine.spec import CATALOG_DIR
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-CLIP = REPO / "samples" / "squat_side.mp4"  # 2 squats, side view
 FORMCHECK = [sys.executable, "-m", "formcheck"]
 SQUAT = yaml.safe_load((CATALOG_DIR / "squat.yaml").read_text())
 
@@ -39,9 +38,9 @@ def formcheck(args: list[str], clinic: Path, tmp_path: Path) -> subprocess.Compl
     return subprocess.run([*FORMCHECK, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
 
 
-def test_analyze_counts_the_clinic_exercise(clinic, tmp_path):
+def test_analyze_counts_the_clinic_exercise(clinic, tmp_path, two_squats):
     report = tmp_path / "report.json"
-    run = formcheck(["analyze", str(CLIP), "-e", "clinic_squat", "--json", str(report), "--no-progress"],
+    run = formcheck(["analyze", str(two_squats), "-e", "clinic_squat", "--json", str(report), "--no-progress"],
                     clinic, tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     data = json.loads(report.read_text())
@@ -50,9 +49,9 @@ def test_analyze_counts_the_clinic_exercise(clinic, tmp_path):
     assert "clinic_squat" in data["series"]
 
 
-def test_live_coaches_the_clinic_exercise_with_its_targets(clinic, tmp_path):
+def test_live_coaches_the_clinic_exercise_with_its_targets(clinic, tmp_path, two_squats):
     db = tmp_path / "live.db"
-    run = formcheck(["live", "--source", str(CLIP), "-e", "clinic_squat", "--intro", "0", "--no-window", "--mute",
+    run = formcheck(["live", "--source", str(two_squats), "-e", "clinic_squat", "--intro", "0", "--no-window", "--mute",
                      "--db", f"sqlite:///{db}"], clinic, tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     con = sqlite3.connect(db)
@@ -63,7 +62,7 @@ def test_live_coaches_the_clinic_exercise_with_its_targets(clinic, tmp_path):
     assert reps == [("clinic_squat",), ("clinic_squat",)]
 
 
-def test_the_server_analyses_folder_and_database_specs(clinic, tmp_path):
+def test_the_server_analyses_folder_and_database_specs(clinic, tmp_path, two_squats):
     with ServerProcess(tmp_path / "server", workers=1, env={"FORMCHECK_EXERCISE_DIR": str(clinic)}) as server:
         therapist, patient, _ = setup_accounts(server)
         listing = {e["id"]: e["source"] for e in patient.get("/api/exercises").json()}
@@ -72,7 +71,7 @@ def test_the_server_analyses_folder_and_database_specs(clinic, tmp_path):
                                     json={**SQUAT, "id": "db_squat", "name": "Database squat"})
         assert stored.status_code == 200, stored.text
         for exercise, name in (("clinic_squat", "Clinic squat"), ("db_squat", "Database squat")):
-            accepted = patient.upload(CLIP, exercise)
+            accepted = patient.upload(two_squats, exercise)
             job = patient.wait_job(accepted["job_id"])
             assert job["status"] == "done", job  # run in a worker process, which sees the same catalog
             session = therapist.get(f"/api/sessions/{accepted['session_id']}").json()

@@ -90,22 +90,6 @@ def test_short_recordings_are_decided_at_the_end():
     assert auto.decided and auto.exercise != "auto"
 
 
-@pytest.mark.slow
-def test_analyze_auto_recognises_the_sample_squat(tmp_path, sample_squat):
-    """End to end: `formcheck analyze --exercise auto` on the bundled clip (real model, real video)."""
-    import json
-    import subprocess
-    import sys
-
-    out = tmp_path / "r.json"
-    proc = subprocess.run([sys.executable, "-m", "formcheck", "analyze", str(sample_squat), "--exercise", "auto",
-                           "--json", str(out), "--no-progress"], capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
-    report = json.loads(out.read_text())
-    assert report["exercise"] == "squat"
-    assert report["rep_count"] == 2
-
-
 def test_decides_during_the_set_when_seen_from_time_zero():
     from dataclasses import replace
 

@@ -102,9 +102,9 @@ def test_eval_reports_missing_clip_as_crash_not_traceback(tmp_path):
 
 
 @pytest.mark.slow
-def test_eval_runs_the_real_model_on_the_sample(tmp_path, sample_squat):
-    """A tiny ground truth pointing at the bundled squat clip (2 repetitions, correct form)."""
-    shutil.copy(sample_squat, tmp_path / "squat_side.mp4")
+def test_eval_runs_the_real_model_on_the_sample(tmp_path, two_squats):
+    """A tiny ground truth pointing at the bundled squat clip's two squats (2 repetitions, correct form)."""
+    shutil.copy(two_squats, tmp_path / "squat_side.mp4")
     (tmp_path / "ground_truth.csv").write_text(
         HEADER + "squat_side.mp4,squat,side,standing,2,0,,,correct,high,barbell back squat\n")
     out, cache = tmp_path / "eval.json", tmp_path / "cache"

@@ -112,15 +112,15 @@ def test_the_loop_uses_parts_only_when_no_sink_needs_pixels(sample_squat):
 
 
 @pytest.mark.slow
-def test_parts_count_what_one_part_counts_with_the_real_model(sample_squat):
-    """End to end: the real model (lite, the quickest) on the bundled squat video, in two parts and in one."""
+def test_parts_count_what_one_part_counts_with_the_real_model(two_squats):
+    """End to end: the real model (lite, the quickest) on the sample's two squats, in two parts and in one."""
     from formcheck.pose.estimator import PoseEstimator, PoseEstimatorOptions
 
     out = {}
     for threads in (1, 2):
         recorder = PoseRecorder()
         with PoseEstimator.create(PoseEstimatorOptions(model="lite")) as estimator, \
-                VideoFileSource(sample_squat) as source:
+                VideoFileSource(two_squats) as source:
             result = run(source, estimator, create_analyzer("squat"), sinks=[recorder], threads=threads)
         out[threads] = (result, recorder.stream())
     (one, one_poses), (two, two_poses) = out[1], out[2]

@@ -1,5 +1,5 @@
 """A therapist's review of a session made from a real clip, through the pages only: keep the patient's videos,
-upload samples/squat_side.mp4 (two squats) on the upload page, follow the analysis, open the session, check
+upload the sample's two squats on the upload page, follow the analysis, open the session, check
 the repetitions, the angle curve and that clicking a repetition plays the annotated video from there."""
 
 from __future__ import annotations
@@ -8,14 +8,13 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from webutil import REPO, browser, log_in, page_errors, require_chromium, running_server, screenshot, wait_until
+from webutil import browser, log_in, page_errors, require_chromium, running_server, screenshot, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CLIP = REPO / "samples" / "squat_side.mp4"
 
 
-def test_upload_and_review_a_real_clip(tmp_path):
+def test_upload_and_review_a_real_clip(tmp_path, two_squats):
     require_chromium()
     with running_server(tmp_path / "server") as server, browser() as chromium:
         patient_id = server.create_patient("therapist", "ada", "Ada Lovelace")
@@ -35,11 +34,11 @@ def test_upload_and_review_a_real_clip(tmp_path):
         page.wait_for_url(re.compile(r"/upload\?patient_id="))
         page.get_by_label("Exercise").select_option("squat")
         expect(page.get_by_label("Patient")).to_have_value(str(patient_id))  # filled once the patient list loads
-        page.get_by_label("Video file").set_input_files(CLIP)
+        page.get_by_label("Video file").set_input_files(two_squats)
         page.get_by_role("button", name="Upload and analyse").click()
         page.locator("#progress-box").wait_for()
         result = page.locator("#result-text")
-        result.wait_for(timeout=240_000)  # the full model over 614 frames on a shared machine
+        result.wait_for(timeout=240_000)  # the full model over 330 frames on a shared machine
         assert result.inner_text().startswith("2 repetitions")
         screenshot(page, "upload-result")
 
