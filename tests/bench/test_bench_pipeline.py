@@ -33,7 +33,8 @@ def test_table_shows_every_model_and_ratio():
                  stride_model_frames_fraction=0.5, annotated_fps=60.0, annotated_realtime_factor_30fps=2.0,
                  annotated_over_source_size=1.1, stage_ms=stages)
     result = dict(clip="c.mp4", resolution="1280x720", source_bytes=1000, frames=300, decode_ms=1.5, max_stride=3,
-                  threads=2, repeat=2, peak_rss_mb=900, models={"lite": model, "full": {**model, "pipeline_over_bare": 1.55}},
+                  threads=2, repeat=2, peak_rss_mb=900,
+                  models={"lite": model, "full": {**model, "pipeline_over_bare": 1.55}},
                   live_640x480={"analysed_fps": 25})
     table = format_table(result)
     lines = table.splitlines()
