@@ -43,8 +43,10 @@ demo: setup
 system-deps:
 	bash scripts/system-deps.sh
 
-# Tests run in parallel (pytest-xdist, one process per core, a test file's tests together); PYTEST_ARGS adds options.
-PYTEST_PARALLEL ?= -n auto --dist loadfile
+# Tests run in parallel (pytest-xdist, a test file's tests together): one process per core and one more, since the
+# end-to-end tests spend part of their time waiting on servers, browsers and real-time playback. PYTEST_ARGS adds options.
+PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
+PYTEST_PARALLEL ?= -n $(PYTEST_WORKERS) --dist loadfile
 
 test: setup system-deps
 	$(VENV)/bin/ruff check formcheck server tests

@@ -22,31 +22,6 @@ def formcheck(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "formcheck", *args], capture_output=True, text=True, timeout=600)
 
 
-def test_analyze_sample_writes_report_and_annotated_video(tmp_path, sample_squat):
-    """The bundled clip with the default (full) model: the report, the annotated video and the landmarks."""
-    out, video = tmp_path / "r.json", tmp_path / "a.mp4"
-    proc = formcheck("analyze", str(sample_squat), "--exercise", "squat", "--json", str(out),
-                     "--annotated", str(video), "--landmarks", str(tmp_path / "lm.npz"))
-    assert proc.returncode == 0, proc.stderr
-    report = json.loads(out.read_text())
-    assert REPORT_KEYS <= report.keys()
-    assert report["rep_count"] == 2 and "repetitions: 2" in proc.stdout  # samples/README.md: standing 0-8 s
-    assert all(r["start_s"] > 8.0 for r in report["reps"])
-    assert all(set(r["score_parts"]) == {"range_of_motion", "control", "form"} for r in report["reps"])
-    assert report["summary"]["reps"] == 2 and "avg_score" in report["summary"]
-    series = report["series"]["squat"]  # series per exercise, the same shape as a programme session's
-    assert len(series["knee"]) == len(series["t"]) > 0 and series["target_band"]["knee"] == [110.0, 150.0]
-    assert report["frames"] == 614
-    assert report["frames_with_person"] >= 0.95 * report["frames"]
-    assert report["duration_s"] == pytest.approx(20.5, abs=0.2)
-    with VideoFileSource(video) as annotated:
-        assert sum(1 for _ in annotated) == 614
-    from formcheck.io.recording import PoseStream
-
-    stream = PoseStream.load(tmp_path / "lm.npz")
-    assert len(stream) == 614 and stream.image_size == (608, 1080)
-
-
 def test_analyze_auto_writes_series_summary_and_the_recognised_exercise(tmp_path, sample_squat):
     """The default exercise ``auto``: the report says what was recognised and how sure, and has its curves."""
     out = tmp_path / "r.json"

@@ -1,10 +1,12 @@
-"""The annotated video of the demo command (``make demo``) plays in a browser: headless Chromium decodes it
-(``readyState`` >= 2) and a frame drawn to a canvas shows the picture, not a blank."""
+"""The demo command (``make demo``: the bundled clip, the default full model) end to end: the report, the landmarks
+and the annotated video, which plays in a browser: headless Chromium decodes it (``readyState`` >= 2) and a frame
+drawn to a canvas shows the picture, not a blank. One run of the command for all of it."""
 
 from __future__ import annotations
 
 import functools
 import http.server
+import json
 import subprocess
 import sys
 import threading
@@ -12,6 +14,9 @@ import threading
 import av
 import pytest
 from webutil import browser, require_chromium
+
+from formcheck.io.recording import PoseStream
+from formcheck.io.sources import VideoFileSource
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -28,13 +33,29 @@ def _serve(folder):
     return server
 
 
-def test_demo_annotated_video_plays_in_chromium(tmp_path, sample_squat):
-    require_chromium()
+def test_demo_writes_report_landmarks_and_a_video_that_plays_in_chromium(tmp_path, sample_squat):
     video = tmp_path / "annotated.mp4"
     proc = subprocess.run([sys.executable, "-m", "formcheck", "analyze", str(sample_squat), "--exercise", "squat",
-                           "--json", str(tmp_path / "report.json"), "--annotated", str(video), "--no-progress"],
-                          capture_output=True, text=True, timeout=600)
+                           "--json", str(tmp_path / "report.json"), "--annotated", str(video),
+                           "--landmarks", str(tmp_path / "lm.npz")], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert {"exercise", "rep_count", "reps", "holds", "warnings", "frames", "frames_with_person",
+            "duration_s"} <= report.keys()
+    assert report["rep_count"] == 2 and "repetitions: 2" in proc.stdout  # samples/README.md: standing 0-8 s
+    assert all(r["start_s"] > 8.0 for r in report["reps"])
+    assert all(set(r["score_parts"]) == {"range_of_motion", "control", "form"} for r in report["reps"])
+    assert report["summary"]["reps"] == 2 and "avg_score" in report["summary"]
+    series = report["series"]["squat"]  # series per exercise, the same shape as a programme session's
+    assert len(series["knee"]) == len(series["t"]) > 0 and series["target_band"]["knee"] == [110.0, 150.0]
+    assert report["frames"] == 614 and report["frames_with_person"] >= 0.95 * report["frames"]
+    assert report["duration_s"] == pytest.approx(20.5, abs=0.2)
+    stream = PoseStream.load(tmp_path / "lm.npz")
+    assert len(stream) == 614 and stream.image_size == (608, 1080)
+    with VideoFileSource(video) as annotated:
+        assert sum(1 for _ in annotated) == 614
+
+    require_chromium()
     with av.open(str(video)) as container:
         codec = container.streams.video[0].codec_context
         assert (codec.name, codec.pix_fmt) == ("h264", "yuv420p")
