@@ -132,7 +132,7 @@ def _stage_ms(times: StageTimes, frames: int) -> dict:
 
 def measure(models: tuple[str, ...] = ("lite", "full", "heavy"), clip: Path = SAMPLE, max_frames: int = 900,
             exercise: str = "squat", max_stride: int | None = None, threads: int | None = None,
-            repeat: int = 1) -> dict:
+            repeat: int = 2) -> dict:
     """Benchmark every model on ``clip`` letterboxed to 1280x720 (and 640x480 for live): bare full-rate inference
     (one ``detect_for_video`` loop over decoded frames), the offline pipeline as uploads run it (every frame,
     in ``threads`` parts at once, default one per core), the same in one part, with the adaptive stride

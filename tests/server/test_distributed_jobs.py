@@ -145,12 +145,11 @@ def test_uploads_through_two_api_instances_analysed_by_two_workers_match_the_def
         assert not any((api.data_dir / "uploads").glob("*")) and not any((api.data_dir / "videos").glob("*"))
 
 
-def test_a_worker_killed_mid_job_has_its_job_finished_by_the_other_once(deployment, people, rep_clip, tmp_path):
+def test_a_worker_killed_mid_job_has_its_job_finished_by_the_other_once(deployment, people, two_squats):
     therapist, patient_a, patient_b, patient_id = people
     assert therapist.patch(f"/api/patients/{patient_id}", json={"keep_videos": True}).status_code == 200
     try:
-        clip = cut_clip(tmp_path / "two_squats.mp4", 7.5, 11.0)
-        accepted = patient_a.upload(clip, "squat")
+        accepted = patient_a.upload(two_squats, "squat")
         job = patient_b.wait_job(accepted["job_id"], timeout=120,
                                  until=lambda j: j["progress"] >= 15 or j["status"] not in ("queued", "running"))
         assert job["status"] == "running", job

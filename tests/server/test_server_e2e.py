@@ -11,11 +11,13 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from apiutil import SAMPLE, SHARED_DATA
+from apiutil import SHARED_DATA
+from distutil import cut_clip
 
 from formcheck.bench.server import ApiClient, ServerProcess, setup_accounts, stream_live
 
@@ -216,24 +218,7 @@ def test_a_crashed_worker_process_is_replaced_and_the_job_requeued(server, accou
     assert ApiClient(server.url).get("/api/health").status_code == 200
 
 
-def _short_clip(tmp_path, seconds: float = 3.0):
-    source = cv2.VideoCapture(str(SAMPLE))
-    fps = source.get(cv2.CAP_PROP_FPS)
-    path = tmp_path / "short.mp4"
-    writer = None
-    for _ in range(int(seconds * fps)):
-        ok, image = source.read()
-        if not ok:
-            break
-        if writer is None:
-            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, image.shape[1::-1])
-        writer.write(image)
-    writer.release()
-    source.release()
-    return path
-
-
-def _kill_mid_job(server: ServerProcess, patient: ApiClient, clip) -> tuple[int, int]:
+def _kill_mid_job(server: ServerProcess, patient: ApiClient, clip: Path) -> tuple[int, int]:
     accepted = patient.upload(clip, "squat")
     patient.wait_job(
         accepted["job_id"],
@@ -263,7 +248,7 @@ def test_killed_server_loses_no_upload_and_no_finished_session(tmp_path_factory,
     server = ServerProcess(data_dir, workers=2).start()
     try:
         _, patient, _ = setup_accounts(server)
-        finished = patient.upload(_short_clip(tmp_path), "squat")
+        finished = patient.upload(cut_clip(tmp_path / "short.mp4", 0, 3.0), "squat")
         assert patient.wait_job(finished["job_id"])["status"] == "done"
         before = patient.get(f"/api/sessions/{finished['session_id']}").json()
 
