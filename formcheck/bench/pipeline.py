@@ -132,13 +132,13 @@ def _stage_ms(times: StageTimes, frames: int) -> dict:
 
 def measure(models: tuple[str, ...] = ("lite", "full", "heavy"), clip: Path = SAMPLE, max_frames: int = 900,
             exercise: str = "squat", max_stride: int | None = None, threads: int | None = None,
-            repeat: int = 2) -> dict:
+            repeat: int = 3) -> dict:
     """Benchmark every model on ``clip`` letterboxed to 1280x720 (and 640x480 for live): bare full-rate inference
     (one ``detect_for_video`` loop over decoded frames), the offline pipeline as uploads run it (every frame,
     in ``threads`` parts at once, default one per core), the same in one part, with the adaptive stride
-    (``max_stride``, default 3) and with an annotated video. With ``repeat`` > 1 bare inference and the pipeline
-    in parts are measured in turn that many times and the quickest of each kept (on a shared machine other work
-    only ever slows a run down, so the quickest is the least disturbed)."""
+    (``max_stride``, default 3) and with an annotated video. Bare inference and the pipeline in parts are
+    measured back to back ``repeat`` times; the round with the median ratio is reported (on a shared machine the
+    speed drifts from minute to minute: a ratio of two runs far apart, or of the quickest of each, mixes states)."""
     from formcheck.core.settings import Settings
 
     stride = max_stride or 3
@@ -151,13 +151,14 @@ def measure(models: tuple[str, ...] = ("lite", "full", "heavy"), clip: Path = SA
         out["frames"], out["resolution"], out["decode_ms"] = len(frames), "1280x720", round(decode_ms, 2)
         out["source_bytes"] = hd.stat().st_size
         for model in models:
-            bare_ms, best = float("inf"), None
+            rounds = []  # (bare ms, pipeline run): measured back to back, so both see the machine in one state
             for _ in range(max(1, repeat)):
-                bare_ms = min(bare_ms, bare_loop(frames, model))
-                attempt = pipeline_run(hd, model, exercise, None, 1, threads)
-                best = attempt if best is None or attempt[1] < best[1] else best
+                bare = bare_loop(frames, model)
+                rounds.append((bare, pipeline_run(hd, model, exercise, None, 1, threads)))
+            ratios = [run[2] / run[1] * bare / 1000 for bare, run in rounds]
+            middle = sorted(range(len(rounds)), key=ratios.__getitem__)[len(rounds) // 2]
+            bare_ms, (par, par_wall, par_n) = rounds[middle]
             bare_fps = 1000 / bare_ms
-            par, par_wall, par_n = best
             off, off_wall, off_n = pipeline_run(hd, model, exercise, None, 1)
             on, on_wall, on_n = pipeline_run(hd, model, exercise, None, stride)
             video = Path(tmp) / f"annotated_{model}.mp4"
@@ -169,6 +170,7 @@ def measure(models: tuple[str, ...] = ("lite", "full", "heavy"), clip: Path = SA
                 "bare_fps": round(bare_fps, 1),
                 "pipeline_fps": round(par_fps, 1),
                 "pipeline_over_bare": round(par_fps / bare_fps, 3),
+                "pipeline_over_bare_rounds": [round(r, 3) for r in ratios],
                 "realtime_factor_30fps": round(par_fps / fps, 2),
                 "model_frames_fraction": round(par.model_frames / max(par.frames, 1), 3),
                 "one_part_fps": round(off_fps, 1),
@@ -201,7 +203,7 @@ def format_table(result: dict) -> str:
     lines = [
         f"clip {result['clip']} letterboxed to {result['resolution']} (H.264, {result['source_bytes']} bytes), "
         f"{result['frames']} frames; decode {result['decode_ms']} ms/frame; {result['threads']} parts; stride up to "
-        f"{result['max_stride']}; bare and parts best of {result.get('repeat', 1)}; "
+        f"{result['max_stride']}; bare and parts: the median of {result.get('repeat', 1)} rounds; "
         f"peak RSS {result['peak_rss_mb']} MB",
         f"{'model':<7}{'bare ms':>9}{'bare fps':>10}{'pipe fps':>10}{'pipe/bare':>11}{'x realtime':>12}"
         f"{'1 part fps':>12}{'1part/bare':>12}{'stride fps':>12}{'stride/bare':>13}{'model %':>9}"

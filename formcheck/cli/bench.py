@@ -22,8 +22,8 @@ def bench(
                                                    "off (default 3)", min=2, max=8)] = None,
     threads: Annotated[int | None, typer.Option(help="parts estimated at once (default FORMCHECK_POSE_THREADS)",
                                                 min=1, max=16)] = None,
-    repeat: Annotated[int, typer.Option(help="measure bare inference and the pipeline in parts this many times "
-                                             "in turn and keep the quickest of each", min=1, max=10)] = 2,
+    repeat: Annotated[int, typer.Option(help="rounds of bare inference and the pipeline in parts back to back; the "
+                                             "round with the median ratio is shown", min=1, max=10)] = 3,
 ) -> None:
     """Speed: per-stage ms per frame, fps per model, the offline pipeline (in parts, in one part, with the stride)
     vs bare inference, x real time with and without the annotated video, its size vs the source, peak memory."""

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     max_stride: int = Field(1, ge=1, le=8)
     # recorded videos: pose estimators working at once on parts of one video (one per core; 1: one part)
     pose_threads: int = Field(default_factory=lambda: max(1, min(os.cpu_count() or 1, 8)), ge=1, le=16)
+    # the pose model sees frames scaled down to at most this many pixels on the longer side (0: full size); its
+    # inputs are 224-256 px squares, so larger frames only cost copying and scaling (docs/architecture.md)
+    pose_input_side: int = Field(640, ge=0, le=8192)
     # server
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)

@@ -113,12 +113,13 @@ class VideoFileSource(FrameSource):
         if self.frame_count and index < self.frame_count * 0.9 and not self._gif:
             self.interrupted = f"{self.name} ended after {index} of {self.frame_count} frames (truncated file?)"
 
-    def frames(self, start: int, stop: int | None = None) -> Iterator[Frame]:
+    def frames(self, start: int, stop: int | None = None, threads: int = 0) -> Iterator[Frame]:
         """Frames ``start`` up to ``stop`` (exclusive; None: to the end) from a capture of their own, with the
         same indexes and timestamps as iterating the whole video. The seek is checked against the frame rate;
         when the container's timestamps disagree (variable frame rate), the frames before ``start`` are decoded
-        and dropped instead, which is exact."""
-        cap = cv2.VideoCapture(str(self.path))
+        and dropped instead, which is exact. ``threads``: the decoder's threads (0: FFmpeg's choice, one per
+        core)."""
+        cap = self._capture(threads)
         try:
             if start > 0:
                 cap.set(cv2.CAP_PROP_POS_FRAMES, start)
@@ -126,7 +127,7 @@ class VideoFileSource(FrameSource):
             off = abs(cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 - self._t0 - start / self.fps)
             if start > 0 and ok and off > 0.5 / self.fps:
                 cap.release()
-                cap = cv2.VideoCapture(str(self.path))
+                cap = self._capture(threads)
                 for _ in range(start):
                     if not cap.grab():
                         return
@@ -135,6 +136,13 @@ class VideoFileSource(FrameSource):
                 yield from self._read(cap, image, start, stop, -1.0)
         finally:
             cap.release()
+
+    def _capture(self, threads: int) -> cv2.VideoCapture:
+        if threads > 0:
+            cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, threads])
+            if cap.isOpened():
+                return cap
+        return cv2.VideoCapture(str(self.path))
 
     def _read(self, cap, image, index: int, stop: int | None, last_t: float) -> Iterator[Frame]:
         t_gif = 0.0

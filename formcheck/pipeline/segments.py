@@ -36,12 +36,16 @@ class Segment:
 
 def plan_segments(frame_count: int, fps: float, threads: int, *, warmup_s: float = 1.0,
                   min_part_s: float = 3.0) -> list[Segment]:
-    """Cut ``frame_count`` frames into up to ``threads`` equal parts of at least ``min_part_s`` seconds (a
-    shorter video is one part: the warm-up would cost more than the parts save)."""
+    """Cut ``frame_count`` frames into up to ``threads`` parts of at least ``min_part_s`` seconds (a shorter video
+    is one part: the warm-up would cost more than the parts save). The parts are equal in the frames their
+    estimators see, warm-up included, so they finish together: the later parts keep that many fewer frames."""
     fps = fps if fps > 0 else 30.0
     parts = max(1, min(threads, int(frame_count / (min_part_s * fps)))) if frame_count > 0 else 1
-    bounds = [round(i * frame_count / parts) for i in range(parts)] + [None]
+    if parts == 1:
+        return [Segment(0, 0, None)]
     warm = math.ceil(warmup_s * fps)
+    share = (frame_count + (parts - 1) * warm) / parts  # frames each part's estimator sees
+    bounds = [0] + [round(i * share - (i - 1) * warm) for i in range(1, parts)] + [None]
     return [Segment(max(0, bounds[i] - warm) if i else 0, bounds[i], bounds[i + 1]) for i in range(parts)]
 
 
@@ -60,7 +64,8 @@ def segmented_poses(source: VideoFileSource, estimator: PoseEstimator, segments:
         try:
             if own is None:
                 own = estimator.copy()
-            frames = iter(source if first and seg.stop is None else source.frames(seg.start, seg.stop))
+            # one decoding thread per part: the parts already keep every core busy
+            frames = iter(source.frames(seg.start, seg.stop, threads=1))
             while not stop.is_set():
                 t0 = time.perf_counter()
                 frame = next(frames, None)

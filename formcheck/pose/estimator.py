@@ -31,6 +31,10 @@ class PoseEstimatorOptions:
     # A second person is looked for every this many seconds (0 disables it). Looking for two people
     # on every frame costs about 9 ms per frame; this costs well under 1 ms per frame on average.
     people_check_interval_s: float = 2.0
+    # Frames larger than this on their longer side are scaled down to it before the model sees them (0: as they
+    # come). The model's own inputs are 224-256 px squares, so a 720p or 1080p frame only costs copying and
+    # scaling time in MediaPipe; landmarks are normalised, so they mean the same at any size.
+    max_input_side: int | None = None  # None: FORMCHECK_POSE_INPUT_SIDE
     num_threads: int | None = None
     extra: dict = field(default_factory=dict)
 
@@ -47,6 +51,10 @@ class PoseEstimator:
 
         from formcheck.pose.models import check_model
 
+        if options.max_input_side is None:
+            from formcheck.core.settings import Settings
+
+            options = replace(options, max_input_side=Settings().pose_input_side)
         self.options = options
         path = check_model(options.model, options.models_dir)  # None: formcheck.pose.models.models_dir()
         self._vision = vision
@@ -91,6 +99,11 @@ class PoseEstimator:
         import mediapipe as mp
 
         h, w = image_bgr.shape[:2]
+        side = self.options.max_input_side
+        if side and max(h, w) > side:  # scaled before the colour conversion, which then has less to do
+            scale = side / max(h, w)
+            image_bgr = cv2.resize(image_bgr, (max(1, round(w * scale)), max(1, round(h * scale))),
+                                   interpolation=cv2.INTER_AREA)
         rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
         ms = max(int(round(timestamp * 1000)), self._last_ms + 1)

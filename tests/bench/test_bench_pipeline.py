@@ -40,4 +40,4 @@ def test_table_shows_every_model_and_ratio():
     lines = table.splitlines()
     assert any(line.startswith("lite") and "1.8" in line and "0.96" in line and "50%" in line for line in lines)
     assert any(line.startswith("full") and "1.55" in line for line in lines)
-    assert "one part + video" in table and "1.1x" in table and "2 parts" in table and "best of 2" in table
+    assert "one part + video" in table and "1.1x" in table and "2 parts" in table and "median of 2 rounds" in table

@@ -46,7 +46,12 @@ class Recording:
 
 def test_parts_cover_every_frame_once_with_a_warm_up():
     parts = plan_segments(900, 30.0, 3, warmup_s=1.0)
-    assert parts == [Segment(0, 0, 300), Segment(270, 300, 600), Segment(570, 600, None)]
+    assert parts == [Segment(0, 0, 320), Segment(290, 320, 610), Segment(580, 610, None)]
+    for n, threads in ((900, 2), (901, 3), (5000, 7), (181, 2)):  # each estimator sees as many frames
+        parts = plan_segments(n, 30.0, threads)
+        seen = [(p.stop or n) - p.start for p in parts]
+        assert len(parts) > 1 and max(seen) - min(seen) <= 1
+        assert [p.keep for p in parts[1:]] == [p.stop for p in parts[:-1]] and parts[-1].stop is None
     assert plan_segments(60, 30.0, 4) == [Segment(0, 0, None)]  # 2 s: one part (the warm-up would cost more)
     assert len(plan_segments(200, 30.0, 4)) == 2  # 6.7 s: parts of at least 3 s
     assert plan_segments(0, 30.0, 2) == [Segment(0, 0, None)]  # unknown length: one part
@@ -74,8 +79,10 @@ def test_a_part_that_seeks_gets_the_same_pixels(sample_squat):
     with VideoFileSource(sample_squat) as source:
         whole = {f.index: f.image for f in source if 250 <= f.index < 262}
         part = list(source.frames(250, 262))
-    assert [f.index for f in part] == list(range(250, 262))
-    assert all(np.array_equal(f.image, whole[f.index]) for f in part)
+        one_thread = list(source.frames(250, 262, threads=1))  # the parts' decoders
+    assert [f.index for f in part] == [f.index for f in one_thread] == list(range(250, 262))
+    assert all(np.array_equal(f.image, whole[f.index]) for f in part + one_thread)
+    assert [f.timestamp for f in part] == [f.timestamp for f in one_thread]
 
 
 def test_an_error_in_a_part_reaches_the_caller_and_every_part_stops(sample_squat):
