@@ -82,6 +82,9 @@ def _lifespan(settings: Settings):
             seed_builtin(db)
             if db.scalars(select(User.id).where(User.role == "therapist")).first() is None:
                 log.warning("no therapist account yet: create one with  formcheck users add NAME --role therapist")
+        if settings.password_hash == "cheapest-for-tests":
+            log.warning("FORMCHECK_PASSWORD_HASH=cheapest-for-tests: password hashes are easy to crack; only for "
+                        "test suites")
         app.state.settings, app.state.store = settings, store
         configure_catalog(settings, store)  # built-ins + the clinic's folder + specs stored in the database
         app.state.login_throttle = make_throttle(settings)  # in memory, or shared through Redis (redis_url)

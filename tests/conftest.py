@@ -18,6 +18,10 @@ SAMPLE_SQUAT = SAMPLES / "squat_side.mp4"
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("FORMCHECK_POSE_THREADS", "1")
 
+# Password hashes with argon2-cffi's cheapest parameters (a login with the default ones costs 0.2 s of CPU, about a
+# minute of the suite): tests/server/test_security_accounts.py checks the default parameters themselves.
+os.environ.setdefault("FORMCHECK_PASSWORD_HASH", "cheapest-for-tests")
+
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:

@@ -7,6 +7,7 @@ import os
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -52,6 +53,9 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     secret_key: str | None = None  # default: generated on first start and kept in data_dir/secret_key
     token_minutes: int = 12 * 60
+    # argon2id parameters of new password hashes (server/core/auth.py; older hashes are redone at the next login):
+    # RFC 9106's 64 MiB, 3 passes; its 2 GiB, 1 pass; or the cheapest, only ever for test suites
+    password_hash: Literal["rfc9106-low-memory", "rfc9106-high-memory", "cheapest-for-tests"] = "rfc9106-low-memory"
     cookie_secure: bool = False  # set when served over HTTPS
     max_upload_mb: float = 500
     max_video_minutes: float = 30

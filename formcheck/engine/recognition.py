@@ -365,13 +365,15 @@ def rank_exercises(poses: list[Pose], exercises: list[str] | None = None) -> tup
 class AutoAnalyzer:
     """Observes the person (at least ``decide_after_s``, until two repetitions of a movement are seen or
     ``max_wait_s`` passed), recognises the exercise, replays what it saw into that exercise's analyzer and
-    delegates to it (the periodic counter when nothing fits).
+    delegates to it (the periodic counter when nothing fits). Two "repetitions" can be the first moments of the
+    movement read with tracking jitter; when no exercise fits then, it watches on (ranking again every
+    ``retry_s``) and falls back to the periodic counter only at ``max_wait_s`` or the end of the recording.
 
     ``exercise`` is ``"auto"`` until decided, then the chosen id (``"periodic"`` for the fallback)."""
 
     def __init__(self, decide_after_s: float = 8.0, max_wait_s: float = 20.0, min_score: float = 0.3,
-                 exercises: list[str] | None = None):
-        self.decide_after_s, self.max_wait_s = decide_after_s, max_wait_s
+                 exercises: list[str] | None = None, retry_s: float = 2.0):
+        self.decide_after_s, self.max_wait_s, self.retry_s = decide_after_s, max_wait_s, retry_s
         self.min_score, self.exercises = min_score, exercises
         self._next_check = 0.0
         self.exercise = "auto"
@@ -402,7 +404,8 @@ class AutoAnalyzer:
             self._said_watching = True
             events.append(StateChanged(pose.timestamp, "recognising", "start the exercise: recognising it"))
         if self._first_seen is not None and self._ready(pose.timestamp):
-            events += self._decide(pose.timestamp)
+            final = pose.timestamp - self._first_seen >= self.max_wait_s
+            events += self._decide(pose.timestamp, final)
         return events
 
     def _ready(self, t: float) -> bool:
@@ -443,9 +446,13 @@ class AutoAnalyzer:
         confidence = min(1.0, best) * (0.5 + 0.5 * margin)
         return Recognition(self.exercise, confidence, "recognised", top)
 
-    def _decide(self, t: float) -> list[Event]:
+    def _decide(self, t: float, final: bool = True) -> list[Event]:
+        """Rank the exercises on what was seen and delegate; unless ``final``, nothing fitting means watch on."""
         self.candidates, self.positions = rank_exercises(self._buffer, self.exercises)
         best = self.candidates[0] if self.candidates else None
+        if not final and (best is None or best.score < self.min_score):
+            self._next_check = t + self.retry_s
+            return []
         if best is not None and best.score >= self.min_score:
             self._delegate = ExerciseAnalyzer(load_spec(best.exercise))
             self.exercise = best.exercise

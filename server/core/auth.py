@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import jwt
 import zxcvbn
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from server.api.errors import Problem
 
-_hasher = PasswordHasher()
 ALGORITHM = "HS256"
 COOKIE_NAME = "formcheck_token"
 MIN_PASSWORD_LENGTH = 8
@@ -20,10 +20,32 @@ MAX_PASSWORD_LENGTH = 200
 MIN_PASSWORD_SCORE = 2  # zxcvbn's 0-4: 2 = "somewhat guessable", safe from unthrottled online guessing
 
 
+#: argon2id parameters by name (``FORMCHECK_PASSWORD_HASH``): RFC 9106's second recommendation, 64 MiB and three
+#: passes (argon2-cffi's default), its first, 2 GiB and one pass, or argon2-cffi's cheapest, for test suites only
+HASH_PROFILES: dict[str, profiles.Parameters] = {
+    "rfc9106-low-memory": profiles.RFC_9106_LOW_MEMORY,
+    "rfc9106-high-memory": profiles.RFC_9106_HIGH_MEMORY,
+    "cheapest-for-tests": profiles.CHEAPEST,
+}
+
+
+@cache
+def _hasher_for(profile: str) -> PasswordHasher:
+    return PasswordHasher.from_parameters(HASH_PROFILES[profile])
+
+
+def _hasher() -> PasswordHasher:
+    """The hasher of the settings' ``password_hash`` (read at each use, about 1 ms, so a process follows its
+    environment)."""
+    from formcheck.core.settings import Settings
+
+    return _hasher_for(Settings().password_hash)
+
+
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValueError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def password_problem(password: str, username: str = "") -> str | None:
@@ -52,21 +74,25 @@ def check_new_password(password: str, username: str = "") -> None:
 
 def verify_password(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(password_hash: str) -> bool:
-    return _hasher.check_needs_rehash(password_hash)
+    """Was the hash made with other parameters than the current ones (then a login stores a new one)?"""
+    return _hasher().check_needs_rehash(password_hash)
 
 
-# A hash to verify against when the user does not exist, so timing does not reveal usernames.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+@cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    return hasher.hash("not-a-real-password")
 
 
 def dummy_verify(password: str) -> None:
-    verify_password(_DUMMY_HASH, password)
+    """Verify against a hash of the current parameters when the user does not exist, so the time a login takes
+    does not reveal which usernames exist."""
+    verify_password(_dummy_hash(_hasher()), password)
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,9 @@ def test_falls_back_to_the_periodic_counter_when_nothing_fits():
     events = run(auto, poses)
     assert auto.exercise == "periodic"
     assert sum(isinstance(e, RepCompleted) for e in events) == 6
+    # two cycles were seen at 8 s, but nothing fitted: it watched on, and gave up only at the end (14 s < 20 s)
+    decided = [e.t for e in events if isinstance(e, StateChanged) and e.state == "recognised"]
+    assert decided == [poses[-1].timestamp]
 
 
 def test_short_recordings_are_decided_at_the_end():

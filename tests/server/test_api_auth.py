@@ -35,6 +35,23 @@ def test_password_is_stored_as_argon2_hash(client):
     assert user.password_hash.startswith("$argon2id$") and PASSWORD not in user.password_hash
 
 
+def test_the_default_parameters_are_rfc_9106s_and_a_login_brings_older_hashes_to_them(client, monkeypatch):
+    """The suite hashes with the cheapest parameters (tests/conftest.py); a server keeps RFC 9106's second
+    recommendation unless told otherwise, and a login under it redoes a hash made with other parameters."""
+    monkeypatch.delenv("FORMCHECK_PASSWORD_HASH")
+    assert Settings().password_hash == "rfc9106-low-memory"
+
+    def stored() -> str:
+        with client.app.state.store.session() as db:
+            return db.scalars(select(User.password_hash).where(User.username == "thera")).one()
+
+    cheap = stored()
+    assert cheap.startswith("$argon2id$v=19$m=8,t=1,p=1$")  # made by the fixture, under the suite's setting
+    login(client, "thera")
+    assert stored().startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    login(client, "thera")  # and the new hash verifies
+
+
 @pytest.mark.parametrize("username,password", [("thera", "wrong password"), ("nobody", PASSWORD)])
 def test_wrong_password_or_unknown_user_is_401_problem(client, username, password):
     r = client.post("/api/auth/token", data={"username": username, "password": password})
@@ -162,3 +179,14 @@ def test_repeated_wrong_passwords_are_slowed_down(client):
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0 and "Too many" in r.json()["detail"]
     add_user(client, "other")
     assert client.post("/api/auth/token", data={"username": "other", "password": PASSWORD}).status_code == 200
+
+
+def test_the_server_warns_when_it_hashes_with_the_test_suites_parameters(tmp_path, caplog):
+    with caplog.at_level("WARNING", logger="formcheck.server"), api_client(make_settings(tmp_path)):
+        pass
+    assert "cheapest-for-tests" in caplog.text and "only for test suites" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="formcheck.server"), \
+            api_client(make_settings(tmp_path, password_hash="rfc9106-low-memory")):
+        pass
+    assert "cheapest-for-tests" not in caplog.text
