@@ -4,6 +4,8 @@ the engine's count, and the session is in the store; and that a video that stops
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import os
 import shutil
@@ -38,23 +40,43 @@ def _models_ready() -> bool:
 
 
 @pytest.fixture(scope="module")
-def xvfb():
+def xvfb(tmp_path_factory):
     if not shutil.which("Xvfb"):
         pytest.skip("Xvfb is not installed (apt-get install xvfb, or scripts/system-deps.sh)")
+    log = tmp_path_factory.mktemp("xvfb") / "xvfb.log"
     read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    with log.open("wb") as err:
+        proc = subprocess.Popen(
+            ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=err,
+        )
     os.close(write_fd)
     with os.fdopen(read_fd) as f:
         number = f.readline().strip()
     if not number:
         proc.kill()
-        pytest.skip("Xvfb did not start")
-    yield f":{number}"
+        pytest.skip(f"Xvfb did not start: {log.read_text(errors='replace')[-500:]}")
+    display = f":{number}"
+    # Xvfb names its display once it listens; a client on a loaded machine may still be turned away at first
+    deadline = time.monotonic() + 20
+    while not _display_opens(display):
+        assert proc.poll() is None and time.monotonic() < deadline, (
+            f"Xvfb {display} accepts no client: {log.read_text(errors='replace')[-500:]}")
+        time.sleep(0.2)
+    yield display
     proc.terminate()
     proc.wait(timeout=10)
+
+
+def _display_opens(display: str) -> bool:
+    x11 = ctypes.cdll.LoadLibrary(ctypes.util.find_library("X11") or "libX11.so.6")
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    handle = x11.XOpenDisplay(display.encode())
+    if handle:
+        x11.XCloseDisplay(handle)
+    return bool(handle)
 
 
 def read_xwd(path: Path) -> np.ndarray:
@@ -313,8 +335,6 @@ def test_keys_typed_into_the_window(xvfb, tmp_path):
 
 def close_window(display: str, window: int) -> None:
     """Ask a window to close, as a window manager's close button does (WM_DELETE_WINDOW), through libX11."""
-    import ctypes
-    import ctypes.util
 
     class ClientMessage(ctypes.Structure):
         _fields_ = [("type", ctypes.c_int), ("serial", ctypes.c_ulong), ("send_event", ctypes.c_int),
