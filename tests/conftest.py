@@ -19,7 +19,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("FORMCHECK_POSE_THREADS", "1")
 
 # Password hashes with argon2-cffi's cheapest parameters (a login with the default ones costs 0.2 s of CPU, about a
-# minute of the suite): tests/server/test_security_accounts.py checks the default parameters themselves.
+# minute of the suite): tests/server/test_api_auth.py checks the default parameters themselves.
 os.environ.setdefault("FORMCHECK_PASSWORD_HASH", "cheapest-for-tests")
 
 

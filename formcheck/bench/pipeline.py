@@ -155,7 +155,7 @@ def measure(models: tuple[str, ...] = ("lite", "full", "heavy"), clip: Path = SA
             for _ in range(max(1, repeat)):
                 bare = bare_loop(frames, model)
                 rounds.append((bare, pipeline_run(hd, model, exercise, None, 1, threads)))
-            ratios = [run[2] / run[1] * bare / 1000 for bare, run in rounds]
+            ratios = [n / wall * bare / 1000 for bare, (_, wall, n) in rounds]
             middle = sorted(range(len(rounds)), key=ratios.__getitem__)[len(rounds) // 2]
             bare_ms, (par, par_wall, par_n) = rounds[middle]
             bare_fps = 1000 / bare_ms

@@ -24,8 +24,9 @@ def check_display() -> None:
         raise LiveError(f"cannot connect to the display {display}: is the desktop session (X server) running?")
 
 
-def x_display_reachable() -> bool:
-    """Whether libX11 can open $DISPLAY (True when libX11 cannot be loaded: let the GUI toolkit decide)."""
+def x_display_reachable(display: str | None = None) -> bool:
+    """Whether libX11 can open ``display`` (default $DISPLAY; True when libX11 cannot be loaded: let the GUI
+    toolkit decide)."""
     name = ctypes.util.find_library("X11") or "libX11.so.6"
     try:
         x11 = ctypes.cdll.LoadLibrary(name)
@@ -34,7 +35,7 @@ def x_display_reachable() -> bool:
     x11.XOpenDisplay.restype = ctypes.c_void_p
     x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
     x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
-    handle = x11.XOpenDisplay(None)
+    handle = x11.XOpenDisplay(display.encode() if display else None)
     if not handle:
         return False
     x11.XCloseDisplay(handle)

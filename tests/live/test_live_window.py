@@ -21,6 +21,7 @@ import pytest
 
 from formcheck.io.draw import GOOD, WARN
 from formcheck.io.sources import Frame, FrameSource
+from formcheck.live.display import x_display_reachable
 
 pytestmark = pytest.mark.slow
 
@@ -59,24 +60,13 @@ def xvfb(tmp_path_factory):
     display = f":{number}"
     # Xvfb names its display once it listens; a client on a loaded machine may still be turned away at first
     deadline = time.monotonic() + 20
-    while not _display_opens(display):
+    while not x_display_reachable(display):
         assert proc.poll() is None and time.monotonic() < deadline, (
             f"Xvfb {display} accepts no client: {log.read_text(errors='replace')[-500:]}")
         time.sleep(0.2)
     yield display
     proc.terminate()
     proc.wait(timeout=10)
-
-
-def _display_opens(display: str) -> bool:
-    x11 = ctypes.cdll.LoadLibrary(ctypes.util.find_library("X11") or "libX11.so.6")
-    x11.XOpenDisplay.restype = ctypes.c_void_p
-    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
-    x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
-    handle = x11.XOpenDisplay(display.encode())
-    if handle:
-        x11.XCloseDisplay(handle)
-    return bool(handle)
 
 
 def read_xwd(path: Path) -> np.ndarray:
